@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Tests run-tests.sh against the tiny tests in tests/looper_selftest.rs:
+# passing runs, failing runs (logs kept, exit status), and a hang (timeout, stacks).
+set -u -o pipefail
+cd "$(dirname "$0")/.."
+out=$(mktemp -d)
+trap 'rm -rf "$out"' EXIT
+fail() { echo "test-run-tests: FAIL: $*" >&2; exit 1; }
+
+# 1. Everything passes: 3 tests x 3 runs.
+./run-tests.sh -n 3 -p 2 -o "$out/ok" LOOPER_SELFTEST >"$out/ok.txt" 2>&1 || { cat "$out/ok.txt"; fail "passing runs reported failure"; }
+tail -n 1 "$out/ok.txt" | grep -qx "9 passed, 0 failed" || { cat "$out/ok.txt"; fail "wrong summary for passing runs"; }
+[ -z "$(ls "$out/ok"/*.log 2>/dev/null)" ] || fail "logs of passing runs were kept without -a"
+
+# 2. One test fails on purpose: non-zero exit, its logs kept with the seed.
+if RUN_TESTS_SELFTEST=fail ./run-tests.sh -n 2 -p 2 -o "$out/bad" looper_selftest_fail >"$out/bad.txt" 2>&1; then
+	cat "$out/bad.txt"; fail "failing runs gave exit status 0"
+fi
+tail -n 1 "$out/bad.txt" | grep -qx "0 passed, 2 failed" || { cat "$out/bad.txt"; fail "wrong summary for failing runs"; }
+log="$out/bad/looper_selftest_fail_1.log"
+[ -f "$log" ] || fail "failing run's log not kept"
+grep -q "LABRPC_SEED=" "$log" || fail "log lacks the seed"
+grep -q "failing on purpose" "$log" || fail "log lacks the test's output"
+
+# 3. A hang is killed after -t seconds, counted as a timeout, with stacks in its log.
+if RUN_TESTS_SELFTEST=hang ./run-tests.sh -n 1 -t 2 -o "$out/hang" looper_selftest_hang >"$out/hang.txt" 2>&1; then
+	cat "$out/hang.txt"; fail "hanging run gave exit status 0"
+fi
+grep -q "timeout" "$out/hang.txt" || { cat "$out/hang.txt"; fail "hang not reported as timeout"; }
+grep -q "TIMEOUT after 2s" "$out/hang/looper_selftest_hang_1.log" || fail "hang log lacks the timeout note"
+
+# 4. Bad flags and patterns that match nothing are usage errors (exit 2).
+./run-tests.sh -n zero x >/dev/null 2>&1; [ $? -eq 2 ] || fail "bad -n not rejected"
+./run-tests.sh -o "$out/none" no_such_test_anywhere >/dev/null 2>&1; [ $? -eq 2 ] || fail "empty selection not rejected"
+
+echo "test-run-tests: all checks passed"

@@ -1,0 +1,239 @@
+#!/usr/bin/env bash
+# run-tests.sh: loop chosen tests many times, in parallel, one process per run,
+# and keep the logs of the runs that failed.
+#
+#   ./run-tests.sh [-n ITER=100] [-p WORKERS=#cores] [-t SECS=300] [-o DIR]
+#                  [-a] [-v LEVEL] [--release|--debug] PATTERN...
+#
+# PATTERN selects tests as `cargo test PATTERN` does (a substring of the test's
+# name), but case-insensitively, so 2B and 2b are the same; a PATTERN that is a
+# test's exact name selects just that test.
+#
+#   -n ITER     runs of each selected test (default 100)
+#   -p WORKERS  runs at once (default: the number of cores)
+#   -t SECS     a run still going after SECS is a hang: its threads' stacks are
+#               written into its log (gdb), then it is killed (default 300)
+#   -o DIR      where logs go (default rpc-logs/<date-time>)
+#   -a          keep every log, not only the failing ones
+#   -v LEVEL    debug logging for the runs: sets RAFT_LOG=LEVEL (see README)
+#   --release   build and run the release profile (the default: the lab's
+#               timing bounds assume an optimized build)
+#   --debug     build and run the debug profile
+#   --dry-run   build, list what would run, run nothing
+#
+# Each run gets its own LABRPC_SEED, written at the top of its log, so the
+# network's random choices of a failing run can be replayed.
+# The last line is "N passed, M failed"; the exit status is 1 if any run failed.
+set -u -o pipefail
+
+iters=100
+workers=$(nproc 2>/dev/null || echo 2)
+timeout_s=300
+outdir=""
+keep_all=0
+level=""
+profile=(--release)
+dry_run=0
+patterns=()
+
+usage() {
+	sed -n '2,/^set -u/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//' >&2
+	exit 2
+}
+die_usage() {
+	echo "run-tests.sh: $*" >&2
+	echo "usage: ./run-tests.sh [-n ITER] [-p WORKERS] [-t SECS] [-o DIR] [-a] [-v LEVEL] [--release|--debug] [--dry-run] PATTERN..." >&2
+	exit 2
+}
+is_count() { [[ "$1" =~ ^[1-9][0-9]*$ ]]; }
+
+while [ $# -gt 0 ]; do
+	case "$1" in
+	-n) is_count "${2:-}" || die_usage "-n needs a positive number, got '${2:-}'"; iters=$2; shift 2 ;;
+	-p) is_count "${2:-}" || die_usage "-p needs a positive number, got '${2:-}'"; workers=$2; shift 2 ;;
+	-t) is_count "${2:-}" || die_usage "-t needs a positive number of seconds, got '${2:-}'"; timeout_s=$2; shift 2 ;;
+	-o) [ -n "${2:-}" ] || die_usage "-o needs a directory"; outdir=$2; shift 2 ;;
+	-a) keep_all=1; shift ;;
+	-v) [ -n "${2:-}" ] || die_usage "-v needs a level (e.g. debug, or topics like VOTE,LEAD)"; level=$2; shift 2 ;;
+	--release) profile=(--release); shift ;;
+	--debug) profile=(); shift ;;
+	--dry-run) dry_run=1; shift ;;
+	-h | --help) usage ;;
+	--) shift; patterns+=("$@"); break ;;
+	-*) die_usage "unknown option $1" ;;
+	*) patterns+=("$1"); shift ;;
+	esac
+done
+[ ${#patterns[@]} -gt 0 ] || die_usage "no PATTERN given (e.g. 2A, figure8, labrpc)"
+
+cd "$(dirname "$0")" || exit 2
+[ -n "$outdir" ] || outdir="rpc-logs/$(date +%Y%m%d-%H%M%S)"
+mkdir -p "$outdir" || exit 2
+outdir=$(cd "$outdir" && pwd)
+
+if [ -t 1 ]; then
+	tty=1; red=$'\e[31m'; green=$'\e[32m'; bold=$'\e[1m'; reset=$'\e[0m'
+else
+	tty=0; red=""; green=""; bold=""; reset=""
+fi
+
+# ---- build once, and find the test binaries in cargo's JSON messages ----
+echo "building tests (cargo test ${profile[*]} --no-run) ..."
+build_log="$outdir/cargo-build.txt"
+if ! cargo test "${profile[@]}" --no-run --message-format=json >"$build_log.json" 2>"$build_log"; then
+	cat "$build_log" >&2
+	echo "run-tests.sh: build failed" >&2
+	exit 2
+fi
+mapfile -t bins < <(grep '"reason":"compiler-artifact"' "$build_log.json" |
+	grep '"test":true' | sed -n 's/.*"executable":"\([^"]*\)".*/\1/p' | sort -u)
+rm -f "$build_log.json"
+[ ${#bins[@]} -gt 0 ] || { echo "run-tests.sh: no test binaries found" >&2; exit 2; }
+
+# ---- select tests: (binary, name) pairs ----
+sel_bins=()
+sel_names=()
+for bin in "${bins[@]}"; do
+	while IFS= read -r line; do
+		name=${line%: test}
+		[ "$name" != "$line" ] || continue
+		lname=${name,,}
+		for pat in "${patterns[@]}"; do
+			if [ "$name" = "$pat" ] || [[ "$lname" == *"${pat,,}"* ]]; then
+				sel_bins+=("$bin"); sel_names+=("$name"); break
+			fi
+		done
+	done < <("$bin" --list --format terse 2>/dev/null)
+done
+ntests=${#sel_names[@]}
+[ "$ntests" -gt 0 ] || { echo "run-tests.sh: no test matches: ${patterns[*]}" >&2; exit 2; }
+
+total=$((ntests * iters))
+echo "${bold}$ntests test(s) x $iters = $total runs, $workers at a time, timeout ${timeout_s}s, logs in $outdir${reset}"
+if [ "$dry_run" = 1 ]; then
+	for i in "${!sel_names[@]}"; do echo "  ${sel_names[$i]}  ($(basename "${sel_bins[$i]}"))"; done
+	exit 0
+fi
+
+results="$outdir/results.txt"
+: >"$results"
+
+# One run: its own process, its own seed, its own log; a hang gets its stacks dumped.
+run_one() {
+	local bin=$1 name=$2 iter=$3
+	local safe=${name//::/__}
+	local log="$outdir/${safe}_${iter}.log"
+	local seed=$(( (RANDOM << 30) | (RANDOM << 15) | RANDOM ))
+	local t0 t1 rc reason=""
+	t0=$(date +%s%N)
+	{
+		echo "run-tests: $name iteration $iter"
+		echo "run-tests: LABRPC_SEED=$seed (replay: LABRPC_SEED=$seed $bin $name --exact --nocapture)"
+	} >"$log"
+	LABRPC_SEED=$seed RAFT_LOG=$level RUST_BACKTRACE=1 \
+		"$bin" "$name" --exact --nocapture --test-threads=1 >>"$log" 2>&1 &
+	local pid=$! ticks=0 limit=$((timeout_s * 10))
+	while kill -0 "$pid" 2>/dev/null; do
+		if [ "$ticks" -ge "$limit" ]; then
+			reason="timeout"
+			{
+				echo "run-tests: TIMEOUT after ${timeout_s}s; stacks of every thread:"
+				if command -v gdb >/dev/null 2>&1; then
+					gdb -p "$pid" -batch -ex 'thread apply all bt' 2>&1
+				else
+					echo "run-tests: gdb not installed: no stacks (apt-get install gdb)"
+				fi
+			} >>"$log"
+			kill -9 "$pid" 2>/dev/null
+			break
+		fi
+		sleep 0.1
+		ticks=$((ticks + 1))
+	done
+	wait "$pid"
+	rc=$?
+	t1=$(date +%s%N)
+	local status=ok
+	if [ -n "$reason" ] || [ "$rc" -ne 0 ]; then
+		status=FAIL
+		[ -n "$reason" ] || reason="exit $rc"
+	elif ! grep -q "^test result: ok. 1 passed" "$log"; then
+		# A pattern that ran nothing is not a pass.
+		status=FAIL
+		reason="did not run"
+	fi
+	[ "$status" = ok ] && [ "$keep_all" = 0 ] && rm -f "$log"
+	# One line, written at once: test iteration status seconds reason
+	printf '%s %s %s %s %s\n' "$name" "$iter" "$status" \
+		"$(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.2f", (b-a)/1e9}')" "${reason// /_}" >>"$results"
+}
+
+progress() {
+	local done ok failed
+	done=$(wc -l <"$results")
+	failed=$(grep -c ' FAIL ' "$results")
+	ok=$((done - failed))
+	local line="done $done/$total: $ok ok, $failed failed"
+	if [ "$tty" = 1 ]; then
+		local colour=$green
+		[ "$failed" -gt 0 ] && colour=$red
+		printf '\r\e[K%s%s%s' "$colour" "$line" "$reset"
+	elif [ "$done" -ne "${last_printed:-0}" ] &&
+		{ [ $((done * 20 / total)) -ne $((${last_printed:-0} * 20 / total)) ] || [ "$failed" -ne "${last_failed:-0}" ]; }; then
+		echo "$line"
+	fi
+	last_printed=$done
+	last_failed=$failed
+}
+
+summary() {
+	[ "$tty" = 1 ] && echo
+	echo
+	printf '%s%-52s %7s %7s %8s %8s%s\n' "$bold" "test" "failed" "total" "mean_s" "max_s" "$reset"
+	awk '{ n[$1]++; s[$1]+=$4; if ($4>m[$1]) m[$1]=$4; if ($3=="FAIL") f[$1]++ }
+	     END { for (t in n) printf "%-52s %7d %7d %8.2f %8.2f\n", t, f[t], n[t], s[t]/n[t], m[t] }' "$results" | sort
+	local failed passed
+	failed=$(grep -c ' FAIL ' "$results")
+	passed=$(($(wc -l <"$results") - failed))
+	if [ "$failed" -gt 0 ]; then
+		echo
+		echo "${red}failing runs (logs in $outdir):${reset}"
+		grep ' FAIL ' "$results" | awk -v d="$outdir" '{ t=$1; gsub("::","__",t); printf "  %s #%s: %s  %s/%s_%s.log\n", $1, $2, $5, d, t, $2 }'
+	fi
+	echo "$passed passed, $failed failed"
+	[ "$failed" -eq 0 ]
+}
+
+on_interrupt() {
+	trap - INT TERM
+	echo
+	echo "interrupted: stopping workers"
+	local kid
+	for kid in $(jobs -p); do
+		pkill -P "$kid" 2>/dev/null # the test binary under each worker
+		kill "$kid" 2>/dev/null
+	done
+	wait 2>/dev/null
+	summary
+	exit 130
+}
+trap on_interrupt INT TERM
+
+running=0
+for ((iter = 1; iter <= iters; iter++)); do
+	for i in "${!sel_names[@]}"; do
+		while [ "$running" -ge "$workers" ]; do
+			wait -n
+			running=$((running - 1))
+			progress
+		done
+		run_one "${sel_bins[$i]}" "${sel_names[$i]}" "$iter" &
+		running=$((running + 1))
+	done
+done
+while [ "$running" -gt 0 ]; do
+	wait -n
+	running=$((running - 1))
+	progress
+done
+summary
