@@ -80,21 +80,30 @@ impl<R: DeserializeOwned> PendingCall<R> {
         self.decode(outcome)
     }
 
-    /// Like [`PendingCall::wait`], but gives up with [`RpcError::Cancelled`]
-    /// when `cancel` receives a message or disconnects, or at `deadline`.
-    /// The network still finishes the call; its reply is then discarded.
-    pub fn wait_or_cancel(
-        self,
+    /// Waits until the reply (or failure) arrives, `cancel` receives a message
+    /// or disconnects, or `deadline` passes. `None` means no outcome yet: the
+    /// call is still in the network and may be asked again later (see
+    /// [`PendingCall::try_result`]), or dropped, which discards its reply.
+    /// Once this returns `Some`, the call is spent.
+    pub fn wait_deadline(
+        &self,
         cancel: &Receiver<()>,
-        deadline: Option<Instant>,
-    ) -> Result<R, RpcError> {
-        let far = Instant::now() + std::time::Duration::from_secs(3600);
-        let outcome = select! {
-            recv(self.rx) -> m => m.unwrap_or(Err(RpcError::Shutdown)),
-            recv(cancel) -> _ => Err(RpcError::Cancelled),
-            recv(crossbeam_channel::at(deadline.unwrap_or(far))) -> _ => Err(RpcError::Cancelled),
-        };
-        self.decode(outcome)
+        deadline: Instant,
+    ) -> Option<Result<R, RpcError>> {
+        select! {
+            recv(self.rx) -> m => Some(self.decode(m.unwrap_or(Err(RpcError::Shutdown)))),
+            recv(cancel) -> _ => None,
+            default(deadline.saturating_duration_since(Instant::now())) => None,
+        }
+    }
+
+    /// The outcome if it has arrived, without waiting.
+    pub fn try_result(&self) -> Option<Result<R, RpcError>> {
+        match self.rx.try_recv() {
+            Ok(outcome) => Some(self.decode(outcome)),
+            Err(crossbeam_channel::TryRecvError::Empty) => None,
+            Err(crossbeam_channel::TryRecvError::Disconnected) => Some(Err(RpcError::Shutdown)),
+        }
     }
 
     fn decode(&self, outcome: Outcome) -> Result<R, RpcError> {

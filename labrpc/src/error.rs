@@ -19,8 +19,6 @@ pub enum RpcError {
     BadArgs(String),
     /// The reply did not decode as the caller's reply type.
     BadReply(String),
-    /// The caller's cancel channel fired or its deadline passed before a reply.
-    Cancelled,
     /// The network has been cleaned up.
     Shutdown,
 }
@@ -32,7 +30,6 @@ impl fmt::Display for RpcError {
             RpcError::UnknownMethod(m) => write!(f, "unknown method {m}"),
             RpcError::BadArgs(m) => write!(f, "bad arguments: {m}"),
             RpcError::BadReply(m) => write!(f, "bad reply: {m}"),
-            RpcError::Cancelled => f.write_str("call abandoned by the caller"),
             RpcError::Shutdown => f.write_str("network shut down"),
         }
     }

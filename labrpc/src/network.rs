@@ -188,6 +188,12 @@ impl Network {
         if !self.inner.done.swap(true, Ordering::AcqRel) {
             self.inner.timer.stop();
             self.inner.pool.stop();
+            // Servers hold services, services hold their owners (a Raft peer),
+            // and peers hold client ends of this network: drop the table so
+            // that no such cycle outlives the network.
+            let table = std::mem::take(&mut *self.inner.table.lock());
+            drop(table);
+            self.inner.running.lock().clear();
         }
     }
 }

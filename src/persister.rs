@@ -1,0 +1,74 @@
+//! Stable storage, simulated: the Go lab's `Persister`.
+//!
+//! A real server would write to disk; the tests keep the bytes in memory and
+//! hand a [`Persister::copy`] to a restarted peer, so that a killed peer that
+//! is still running cannot scribble on its successor's state.
+
+use parking_lot::Mutex;
+use std::sync::Arc;
+
+#[derive(Default)]
+struct Saved {
+    raft_state: Vec<u8>,
+    snapshot: Vec<u8>,
+}
+
+/// Holds one peer's persistent Raft state and its latest snapshot.
+///
+/// Clones share the same storage (like Go's `*Persister`); [`Persister::copy`]
+/// makes an independent one.
+#[derive(Clone, Default)]
+pub struct Persister {
+    saved: Arc<Mutex<Saved>>,
+}
+
+impl Persister {
+    /// Empty storage: a peer started on it begins at term 0 with an empty log.
+    pub fn new() -> Persister {
+        Persister::default()
+    }
+
+    /// An independent copy of the current contents (Go `Copy`).
+    pub fn copy(&self) -> Persister {
+        let s = self.saved.lock();
+        Persister {
+            saved: Arc::new(Mutex::new(Saved {
+                raft_state: s.raft_state.clone(),
+                snapshot: s.snapshot.clone(),
+            })),
+        }
+    }
+
+    /// Replaces the Raft state, keeping the snapshot.
+    pub fn save_raft_state(&self, state: Vec<u8>) {
+        self.saved.lock().raft_state = state;
+    }
+
+    /// Replaces the Raft state and the snapshot together, atomically: a reader
+    /// never sees the new state with the old snapshot or the other way round.
+    pub fn save_state_and_snapshot(&self, state: Vec<u8>, snapshot: Vec<u8>) {
+        let mut s = self.saved.lock();
+        s.raft_state = state;
+        s.snapshot = snapshot;
+    }
+
+    /// A copy of the Raft state bytes.
+    pub fn read_raft_state(&self) -> Vec<u8> {
+        self.saved.lock().raft_state.clone()
+    }
+
+    /// A copy of the snapshot bytes.
+    pub fn read_snapshot(&self) -> Vec<u8> {
+        self.saved.lock().snapshot.clone()
+    }
+
+    /// Size of the Raft state in bytes (the kv server compares it with `maxraftstate`).
+    pub fn raft_state_size(&self) -> usize {
+        self.saved.lock().raft_state.len()
+    }
+
+    /// Size of the snapshot in bytes.
+    pub fn snapshot_size(&self) -> usize {
+        self.saved.lock().snapshot.len()
+    }
+}

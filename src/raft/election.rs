@@ -1,0 +1,135 @@
+//! Leader election (Figure 2: RequestVote RPC, "Candidates"; §5.2, §5.4.1).
+//!
+//! The state thread starts an election; one **vote thread** per peer asks for
+//! that peer's vote and counts it under the lock. The vote thread that brings
+//! the count to a majority makes the peer leader on the spot and signals the
+//! state thread, which then runs the leader's loop (the design note's lesson:
+//! settle a result where it arises instead of passing it back up).
+
+use super::rpc::{RequestVoteArgs, RequestVoteReply, REQUEST_VOTE};
+use super::state::{Role, State};
+use super::{Command, Shared};
+use crate::debug::dlog;
+use std::sync::Arc;
+use std::time::Instant;
+
+impl<C: Command> Shared<C> {
+    /// Figure 2, "Candidates": increment currentTerm, vote for self, reset the
+    /// election timer, send RequestVote RPCs to all other servers.
+    pub(crate) fn start_election(self: &Arc<Self>, st: &mut State<C>) {
+        st.role = Role::Candidate;
+        st.current_term += 1;
+        st.voted_for = Some(self.me);
+        st.votes = 1;
+        st.persist();
+        st.reset_election_timer();
+        dlog!(
+            "VOTE",
+            self.me,
+            st.current_term,
+            "election: last log {}/{}",
+            st.log.last_index(),
+            st.log.last_term()
+        );
+        if st.votes >= st.majority() {
+            st.become_leader(); // a cluster of one
+            return;
+        }
+        let args = RequestVoteArgs {
+            term: st.current_term,
+            candidate_id: self.me,
+            last_log_index: st.log.last_index(),
+            last_log_term: st.log.last_term(),
+        };
+        // A vote that arrives after this election timed out is of no use.
+        let deadline = st.election_deadline;
+        for peer in (0..self.peers.len()).filter(|&p| p != self.me) {
+            let args = args.clone();
+            self.spawn(st, &format!("vote-{peer}"), move |s| {
+                s.vote_thread(peer, args, deadline)
+            });
+        }
+    }
+
+    /// One vote thread: ask `peer`, then count its answer.
+    fn vote_thread(&self, peer: usize, args: RequestVoteArgs, deadline: Instant) {
+        let pending = self.send::<_, RequestVoteReply>(peer, REQUEST_VOTE, &args);
+        let reply = match pending.wait_deadline(&self.kill_rx, deadline) {
+            Some(Ok(reply)) => reply,
+            _ => return, // lost, timed out, or killed: no vote
+        };
+        let mut st = self.state.lock();
+        if self.observe_term(&mut st, reply.term) {
+            return;
+        }
+        // The RPC took time: act only if this is still the election we started.
+        if st.role != Role::Candidate || st.current_term != args.term || !reply.vote_granted {
+            return;
+        }
+        st.votes += 1;
+        dlog!(
+            "VOTE",
+            self.me,
+            st.current_term,
+            "vote from S{peer}: {} of {}",
+            st.votes,
+            st.majority()
+        );
+        if st.votes == st.majority() {
+            st.become_leader();
+            self.state_cv.notify_one();
+        }
+    }
+
+    /// RequestVote RPC handler (Figure 2, "Receiver implementation").
+    pub(crate) fn request_vote(&self, args: RequestVoteArgs) -> RequestVoteReply {
+        let mut st = self.state.lock();
+        self.observe_term(&mut st, args.term);
+        let mut reply = RequestVoteReply {
+            term: st.current_term,
+            vote_granted: false,
+        };
+        // Rule 1: reply false if term < currentTerm.
+        if args.term < st.current_term {
+            dlog!(
+                "VOTE",
+                self.me,
+                st.current_term,
+                "refused S{}: its term {} is old",
+                args.candidate_id,
+                args.term
+            );
+            return reply;
+        }
+        // Rule 2: grant if votedFor is null or candidateId, and the candidate's
+        // log is at least as up-to-date as ours (§5.4.1: compare last terms,
+        // then lengths).
+        let free = st.voted_for.is_none_or(|v| v == args.candidate_id);
+        let up_to_date =
+            (args.last_log_term, args.last_log_index) >= (st.log.last_term(), st.log.last_index());
+        if free && up_to_date {
+            st.voted_for = Some(args.candidate_id);
+            st.persist();
+            st.reset_election_timer();
+            reply.vote_granted = true;
+        }
+        dlog!(
+            "VOTE",
+            self.me,
+            st.current_term,
+            "{} S{} (its last log {}/{}, mine {}/{}, voted for {:?})",
+            if reply.vote_granted {
+                "granted vote to"
+            } else {
+                "refused"
+            },
+            args.candidate_id,
+            args.last_log_index,
+            args.last_log_term,
+            st.log.last_index(),
+            st.log.last_term(),
+            st.voted_for
+        );
+        reply
+    }
+}

@@ -1,0 +1,246 @@
+//! One Raft peer: the handle the service holds, and the state its threads share.
+//!
+//! Threads of one peer (see `notes/raft-design.md` for the full picture):
+//!
+//! | thread | file | waits on | woken by |
+//! |---|---|---|---|
+//! | state (1) | `state_machine.rs` | `state_cv`, with a deadline | vote threads (won), handlers (higher term), `kill` |
+//! | vote (1 per peer per election) | `election.rs` | the RequestVote reply | the network |
+//! | replication (1 per follower while leader) | `replication.rs` | `repl_cv`; the reply | `start`, the state thread's heartbeat tick, `kill` |
+//! | applier (1) | `apply.rs` | `apply_cv` | a commit (leader or follower), a snapshot, `kill` |
+//!
+//! All of them share one `Mutex<State>`. Nobody holds it across an RPC or a
+//! channel send.
+
+mod apply;
+mod election;
+mod log;
+mod persist;
+mod replication;
+mod rpc;
+mod snapshot;
+mod state;
+mod state_machine;
+
+pub use apply::ApplyMsg;
+pub use log::Entry;
+
+use crate::debug::dlog;
+use crate::error::RaftError;
+use crate::persister::Persister;
+use crossbeam_channel::{bounded, Receiver, Sender};
+use labrpc::{ClientEnd, Service};
+use parking_lot::{Condvar, Mutex};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use state::{Role, State};
+use std::fmt::Debug;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+
+/// What a command must be to travel in the log: cloneable (it is replicated),
+/// sendable between threads, serializable (it crosses the network and goes to
+/// stable storage), and printable in debug logs. Go uses `interface{}`.
+pub trait Command: Clone + Send + Debug + Serialize + DeserializeOwned + 'static {}
+impl<T: Clone + Send + Debug + Serialize + DeserializeOwned + 'static> Command for T {}
+
+/// A Raft peer (Go `*Raft`). Cloning gives another handle to the same peer.
+pub struct Raft<C: Command> {
+    shared: Arc<Shared<C>>,
+}
+
+impl<C: Command> Clone for Raft<C> {
+    fn clone(&self) -> Self {
+        Raft {
+            shared: self.shared.clone(),
+        }
+    }
+}
+
+/// What the peer's threads share.
+pub(crate) struct Shared<C> {
+    pub(crate) me: usize,
+    pub(crate) peers: Vec<ClientEnd>,
+    /// The Raft lock.
+    pub(crate) state: Mutex<State<C>>,
+    /// The state thread waits here for a role change or its deadline.
+    pub(crate) state_cv: Condvar,
+    /// Replication threads wait here for entries to send or a heartbeat due.
+    pub(crate) repl_cv: Condvar,
+    /// The applier waits here for commits and snapshots.
+    pub(crate) apply_cv: Condvar,
+    dead: AtomicBool,
+    /// Dropped by `kill`: every RPC wait and channel send selects on `kill_rx`.
+    kill_tx: Mutex<Option<Sender<()>>>,
+    pub(crate) kill_rx: Receiver<()>,
+    threads: Mutex<Vec<JoinHandle<()>>>,
+}
+
+impl<C: Command> Raft<C> {
+    /// Creates a peer and starts its threads (Go `Make`).
+    ///
+    /// `peers[i]` reaches peer `i`; `peers[me]` is this peer's own end, unused.
+    /// The peer starts from whatever `persister` holds; committed entries are
+    /// sent on `apply_ch` as they commit. Fails, without starting anything, if
+    /// the persisted state is corrupt (see [`RaftError::CorruptState`]).
+    pub fn make(
+        peers: Vec<ClientEnd>,
+        me: usize,
+        persister: Persister,
+        apply_ch: Sender<ApplyMsg<C>>,
+    ) -> Result<Raft<C>, RaftError> {
+        let n = peers.len();
+        if me >= n {
+            return Err(RaftError::BadConfig(format!(
+                "me = {me}, but only {n} peers"
+            )));
+        }
+        let mut st = State::new(me, n, persister.clone());
+        if let Some(r) = persist::restore::<C>(&persister.read_raft_state(), n)? {
+            st.current_term = r.current_term;
+            st.voted_for = r.voted_for;
+            st.log = r.log;
+            // Entries in the snapshot are committed and applied (the service
+            // restores its state from the snapshot itself).
+            st.commit_index = st.log.base_index();
+            st.last_applied = st.log.base_index();
+        }
+        dlog!(
+            "INFO",
+            me,
+            st.current_term,
+            "started: log {}..={}, voted for {:?}",
+            st.log.base_index(),
+            st.log.last_index(),
+            st.voted_for
+        );
+        let (kill_tx, kill_rx) = bounded(0);
+        let shared = Arc::new(Shared {
+            me,
+            peers,
+            state: Mutex::new(st),
+            state_cv: Condvar::new(),
+            repl_cv: Condvar::new(),
+            apply_cv: Condvar::new(),
+            dead: AtomicBool::new(false),
+            kill_tx: Mutex::new(Some(kill_tx)),
+            kill_rx,
+            threads: Mutex::new(Vec::new()),
+        });
+        {
+            let st = shared.state.lock();
+            shared.spawn(&st, "state", |s| s.run());
+            shared.spawn(&st, "applier", move |s| s.applier(apply_ch));
+        }
+        Ok(Raft { shared })
+    }
+
+    /// Proposes `command` for the log (Go `Start`). Returns at once with the
+    /// index it will have if it commits, the current term, and whether this
+    /// peer believes it is the leader (if not, nothing was appended).
+    pub fn start(&self, command: C) -> (u64, u64, bool) {
+        let s = &self.shared;
+        let mut st = s.state.lock();
+        if s.killed() || st.role != Role::Leader {
+            return (0, st.current_term, false);
+        }
+        let term = st.current_term;
+        let index = st.log.push(Entry { term, command });
+        st.match_index[s.me] = index;
+        st.persist();
+        dlog!("LOG1", s.me, term, "start: entry {index}");
+        s.repl_cv.notify_all(); // replicate now, not at the next heartbeat
+        (index, term, true)
+    }
+
+    /// The current term, and whether this peer believes it is the leader (Go `GetState`).
+    pub fn get_state(&self) -> (u64, bool) {
+        let st = self.shared.state.lock();
+        (st.current_term, st.role == Role::Leader)
+    }
+
+    /// The service has saved its state through `index` in `snapshot`: Raft may
+    /// drop those log entries (Go `Snapshot`). State and snapshot are saved
+    /// together. Ignored if `index` is not applied yet or already snapshotted.
+    pub fn snapshot(&self, index: u64, snapshot: Vec<u8>) {
+        self.shared.take_snapshot(index, snapshot);
+    }
+
+    /// The `Raft` service with this peer's RPC handlers, for a labrpc server
+    /// (Go `labrpc.MakeService(rf)`).
+    pub fn service(&self) -> Service {
+        rpc::service(&self.shared)
+    }
+
+    /// Stops the peer (Go `Kill`): every thread of the peer exits, and this
+    /// call returns once they have. Idempotent. The peer's RPC handlers keep
+    /// answering, but its state no longer changes a thing the tests see.
+    pub fn kill(&self) {
+        let s = &self.shared;
+        {
+            let _st = s.state.lock();
+            s.dead.store(true, Ordering::Release);
+            drop(s.kill_tx.lock().take());
+            // Under the lock, so that no thread can check `killed()` and then
+            // miss this wake-up before it waits.
+            s.state_cv.notify_all();
+            s.repl_cv.notify_all();
+            s.apply_cv.notify_all();
+        }
+        loop {
+            let threads = std::mem::take(&mut *s.threads.lock());
+            if threads.is_empty() {
+                break;
+            }
+            for t in threads {
+                let _ = t.join();
+            }
+        }
+    }
+
+    /// Whether `kill` has been called.
+    pub fn killed(&self) -> bool {
+        self.shared.killed()
+    }
+}
+
+impl<C: Command> Shared<C> {
+    pub(crate) fn killed(&self) -> bool {
+        self.dead.load(Ordering::Acquire)
+    }
+
+    /// Starts a thread of this peer. Taking `&State` proves the caller holds
+    /// the lock, which `kill` also takes: no thread starts after `kill` began.
+    pub(crate) fn spawn(
+        self: &Arc<Self>,
+        _locked: &State<C>,
+        what: &str,
+        f: impl FnOnce(Arc<Self>) + Send + 'static,
+    ) {
+        if self.killed() {
+            return;
+        }
+        let me = self.clone();
+        let handle = std::thread::Builder::new()
+            .name(format!("raft-S{}-{what}", self.me))
+            .spawn(move || f(me))
+            .expect("spawn raft thread");
+        let mut threads = self.threads.lock();
+        threads.retain(|t| !t.is_finished());
+        threads.push(handle);
+    }
+
+    /// Figure 2, "All Servers": a newer term in any message makes us a follower
+    /// of that term. Wakes the state thread and the replication threads so they
+    /// notice. Returns true if the term changed.
+    pub(crate) fn observe_term(&self, st: &mut State<C>, term: u64) -> bool {
+        if st.adopt_newer_term(term) {
+            self.state_cv.notify_one();
+            self.repl_cv.notify_all();
+            true
+        } else {
+            false
+        }
+    }
+}

@@ -1,0 +1,359 @@
+//! Log replication (Figure 2: AppendEntries RPC, "Leaders"; §5.3, §5.4).
+//!
+//! While a peer leads, one **replication thread** per follower sends it
+//! AppendEntries (or, when the follower needs entries the log no longer holds,
+//! InstallSnapshot: see `snapshot.rs`). The thread waits on `repl_cv` while
+//! there is nothing to send; `start()` wakes it for new entries and the state
+//! thread wakes it when a heartbeat is due, so agreement never waits for the
+//! next heartbeat.
+//!
+//! A thread waits for its reply at most one heartbeat interval. A reply that
+//! comes later (the network may hold it back for seconds) is kept and handled
+//! when it arrives, while the thread goes on sending heartbeats: a slow or
+//! unreachable follower costs one RPC per heartbeat, never a stalled leader.
+
+use super::log::Entry;
+use super::rpc::{AppendEntriesArgs, AppendEntriesReply, APPEND_ENTRIES};
+use super::state::{Role, State, HEARTBEAT_INTERVAL};
+use super::{Command, Shared};
+use crate::debug::dlog;
+use labrpc::{PendingCall, RpcError};
+use parking_lot::MutexGuard;
+use std::sync::Arc;
+use std::time::Instant;
+
+/// At most this many entries in one AppendEntries.
+const MAX_ENTRIES_PER_RPC: usize = 1000;
+/// At most this many unanswered RPCs kept per follower; older ones are dropped.
+const MAX_LATE: usize = 32;
+
+/// What the leader remembers about an AppendEntries it sent.
+pub(crate) struct Sent {
+    pub(crate) term: u64,
+    pub(crate) prev_log_index: u64,
+    pub(crate) n_entries: u64,
+}
+
+/// How an RPC went, as the replication thread sees it.
+pub(crate) enum Outcome {
+    /// The follower answered (whatever it said).
+    Answered,
+    /// The network failed the call.
+    Failed,
+    /// No answer by the deadline; the call may still be answered later.
+    Unanswered(Late),
+}
+
+/// An RPC whose reply the thread stopped waiting for.
+pub(crate) enum Late {
+    Append(PendingCall<AppendEntriesReply>, Sent),
+    Snapshot(PendingCall<super::rpc::InstallSnapshotReply>, Sent),
+}
+
+impl<C: Command> Shared<C> {
+    /// Starts one replication thread per follower for the leader of `term`.
+    pub(crate) fn spawn_replicators(self: &Arc<Self>, st: &State<C>) {
+        let term = st.current_term;
+        for peer in (0..self.peers.len()).filter(|&p| p != self.me) {
+            self.spawn(st, &format!("repl-{peer}"), move |s| {
+                s.replicator(peer, term)
+            });
+        }
+    }
+
+    /// The replication thread for `peer` while this peer leads `term`.
+    fn replicator(&self, peer: usize, term: u64) {
+        let mut late: Vec<Late> = Vec::new();
+        // After a failed or unanswered RPC, new entries wait for the next
+        // heartbeat instead of being resent at once (no tight retry loop).
+        let mut backoff = false;
+        let mut st = self.state.lock();
+        loop {
+            if self.killed() || st.role != Role::Leader || st.current_term != term {
+                return;
+            }
+            late.retain(|l| !self.try_late(&mut st, peer, l));
+            if st.role != Role::Leader || st.current_term != term {
+                return;
+            }
+            let behind = st.next_index[peer] <= st.log.last_index();
+            if !st.heartbeat_due[peer] && !(behind && !backoff) {
+                self.repl_cv.wait(&mut st);
+                continue;
+            }
+            st.heartbeat_due[peer] = false;
+            let deadline = Instant::now() + HEARTBEAT_INTERVAL;
+            let outcome = if st.next_index[peer] <= st.log.base_index() {
+                self.send_snapshot(&mut st, peer, deadline)
+            } else {
+                self.send_append(&mut st, peer, deadline)
+            };
+            backoff = !matches!(outcome, Outcome::Answered);
+            if let Outcome::Unanswered(l) = outcome {
+                if late.len() == MAX_LATE {
+                    late.remove(0);
+                }
+                late.push(l);
+            }
+        }
+    }
+
+    /// Handles a late reply if it has arrived; true if the RPC is finished.
+    fn try_late(&self, st: &mut State<C>, peer: usize, l: &Late) -> bool {
+        match l {
+            Late::Append(p, sent) => p
+                .try_result()
+                .map(|r| self.on_append_reply(st, peer, sent, r)),
+            Late::Snapshot(p, sent) => p
+                .try_result()
+                .map(|r| self.on_snapshot_reply(st, peer, sent, r)),
+        }
+        .is_some()
+    }
+
+    /// Sends AppendEntries to `peer` and waits (without the lock) until
+    /// `deadline` for the reply, which it then acts on.
+    fn send_append(
+        &self,
+        st: &mut MutexGuard<State<C>>,
+        peer: usize,
+        deadline: Instant,
+    ) -> Outcome {
+        let prev = st.next_index[peer] - 1;
+        let args = AppendEntriesArgs {
+            term: st.current_term,
+            leader_id: self.me,
+            prev_log_index: prev,
+            prev_log_term: st
+                .log
+                .term_at(prev)
+                .expect("prev is at or after the log's base"),
+            entries: st.log.entries_from(prev + 1, MAX_ENTRIES_PER_RPC),
+            leader_commit: st.commit_index,
+        };
+        let sent = Sent {
+            term: args.term,
+            prev_log_index: prev,
+            n_entries: args.entries.len() as u64,
+        };
+        dlog!(
+            "LOG1",
+            self.me,
+            st.current_term,
+            "-> S{peer} append {} after {}/{}, commit {}",
+            sent.n_entries,
+            prev,
+            args.prev_log_term,
+            args.leader_commit
+        );
+        let pending = MutexGuard::unlocked(st, || {
+            let pending = self.send(peer, APPEND_ENTRIES, &args);
+            drop(args);
+            pending
+        });
+        let reply = MutexGuard::unlocked(st, || pending.wait_deadline(&self.kill_rx, deadline));
+        match reply {
+            Some(r) => self.on_append_reply(st, peer, &sent, r),
+            None => Outcome::Unanswered(Late::Append(pending, sent)),
+        }
+    }
+
+    /// Acts on an AppendEntries reply (Figure 2, "Leaders", last two rules).
+    fn on_append_reply(
+        &self,
+        st: &mut State<C>,
+        peer: usize,
+        sent: &Sent,
+        r: Result<AppendEntriesReply, RpcError>,
+    ) -> Outcome {
+        let Ok(reply) = r else {
+            return Outcome::Failed;
+        };
+        if self.observe_term(st, reply.term)
+            || st.role != Role::Leader
+            || st.current_term != sent.term
+        {
+            return Outcome::Answered; // stale: we are no longer the leader that sent this
+        }
+        if reply.success {
+            // The follower's log matches ours through prev + the entries sent.
+            let matched = sent.prev_log_index + sent.n_entries;
+            if matched > st.match_index[peer] {
+                st.match_index[peer] = matched;
+            }
+            st.next_index[peer] = st.next_index[peer].max(matched + 1);
+            self.advance_commit(st);
+            return Outcome::Answered;
+        }
+        // Fast backup: skip the follower's whole conflicting term at once.
+        let next = match reply.conflict_term {
+            Some(t) => st
+                .log
+                .last_index_of_term(t)
+                .map_or(reply.conflict_index, |i| i + 1),
+            None => reply.conflict_index,
+        };
+        st.next_index[peer] = next.clamp(st.match_index[peer] + 1, st.log.last_index() + 1);
+        dlog!(
+            "LOG1",
+            self.me,
+            st.current_term,
+            "S{peer} mismatch after {}: next {} (hint {:?}/{})",
+            sent.prev_log_index,
+            st.next_index[peer],
+            reply.conflict_term,
+            reply.conflict_index
+        );
+        Outcome::Answered
+    }
+
+    /// Figure 2, "Leaders": if there is an N > commitIndex held by a majority
+    /// with log[N].term == currentTerm, set commitIndex = N. Only entries of
+    /// the current term commit by counting (§5.4.2, the Figure 8 problem).
+    pub(crate) fn advance_commit(&self, st: &mut State<C>) {
+        let mut matched = st.match_index.clone();
+        matched[self.me] = st.log.last_index();
+        matched.sort_unstable();
+        let n = matched[st.n - st.majority()];
+        if n > st.commit_index && st.log.term_at(n) == Some(st.current_term) {
+            dlog!(
+                "CMIT",
+                self.me,
+                st.current_term,
+                "commit {} -> {n} (match {:?})",
+                st.commit_index,
+                st.match_index
+            );
+            st.commit_index = n;
+            self.apply_cv.notify_one();
+        }
+    }
+
+    /// AppendEntries RPC handler (Figure 2, "Receiver implementation").
+    pub(crate) fn append_entries(&self, args: AppendEntriesArgs<C>) -> AppendEntriesReply {
+        let mut st = self.state.lock();
+        let mut reply = AppendEntriesReply {
+            term: st.current_term,
+            ..Default::default()
+        };
+        // Rule 1: reply false if term < currentTerm.
+        if args.term < st.current_term {
+            dlog!(
+                "LOG2",
+                self.me,
+                st.current_term,
+                "refused S{}: its term {} is old",
+                args.leader_id,
+                args.term
+            );
+            return reply;
+        }
+        self.observe_term(&mut st, args.term);
+        if st.role == Role::Candidate {
+            // §5.2: a candidate hearing from the leader of its term steps down.
+            st.role = Role::Follower;
+            self.state_cv.notify_one();
+        }
+        st.reset_election_timer();
+        reply.term = st.current_term;
+
+        let (mut prev, mut prev_term, mut entries) =
+            (args.prev_log_index, args.prev_log_term, args.entries);
+        if prev < st.log.base_index() {
+            // Our snapshot already covers the start of this message: those
+            // entries are committed, so skip them.
+            let skip = (st.log.base_index() - prev) as usize;
+            entries.drain(..skip.min(entries.len()));
+            prev = st.log.base_index();
+            prev_term = st.log.base_term();
+        }
+        // Rule 2: reply false if the log has no entry at prevLogIndex whose
+        // term matches prevLogTerm; say where our log diverges.
+        match st.log.term_at(prev) {
+            None => {
+                reply.conflict_index = st.log.last_index() + 1;
+                dlog!(
+                    "LOG2",
+                    self.me,
+                    st.current_term,
+                    "no entry {prev}: log ends at {}",
+                    st.log.last_index()
+                );
+                return reply;
+            }
+            Some(t) if t != prev_term => {
+                reply.conflict_term = Some(t);
+                reply.conflict_index = st.log.first_index_of_term(t, prev);
+                dlog!(
+                    "LOG2",
+                    self.me,
+                    st.current_term,
+                    "entry {prev} has term {t}, leader says {prev_term}: hint {}",
+                    reply.conflict_index
+                );
+                return reply;
+            }
+            Some(_) => {}
+        }
+        let last_new = prev + entries.len() as u64;
+        if self.append_new_entries(&mut st, prev, entries) {
+            st.persist();
+        }
+        // Rule 5: commitIndex = min(leaderCommit, index of last new entry).
+        let commit = args.leader_commit.min(last_new);
+        if commit > st.commit_index {
+            dlog!(
+                "CMIT",
+                self.me,
+                st.current_term,
+                "commit {} -> {commit} (leader S{})",
+                st.commit_index,
+                args.leader_id
+            );
+            st.commit_index = commit;
+            self.apply_cv.notify_one();
+        }
+        reply.success = true;
+        reply
+    }
+
+    /// Rules 3 and 4: an existing entry that conflicts with a new one (same
+    /// index, different term) is deleted with all that follow it; entries not
+    /// already in the log are appended. Entries that match are left alone, so a
+    /// late, shorter AppendEntries never truncates what a newer one added.
+    /// Returns true if the log changed.
+    fn append_new_entries(&self, st: &mut State<C>, prev: u64, entries: Vec<Entry<C>>) -> bool {
+        let mut changed = false;
+        for (k, e) in entries.into_iter().enumerate() {
+            let index = prev + 1 + k as u64;
+            match st.log.term_at(index) {
+                Some(t) if t == e.term => continue,
+                Some(_) => {
+                    dlog!(
+                        "LOG2",
+                        self.me,
+                        st.current_term,
+                        "conflict at {index}: truncating {}..={}",
+                        index,
+                        st.log.last_index()
+                    );
+                    st.log.truncate_from(index);
+                }
+                None => {}
+            }
+            st.log.push(e);
+            changed = true;
+        }
+        if changed {
+            dlog!(
+                "LOG2",
+                self.me,
+                st.current_term,
+                "log now ends at {}/{}",
+                st.log.last_index(),
+                st.log.last_term()
+            );
+        }
+        changed
+    }
+}

@@ -1,0 +1,5 @@
+//! Test harnesses shared by the suites: the Go lab's `config.go`s, ported.
+#![allow(dead_code)] // each test binary uses a different part of the harness
+
+pub mod raft_config;
+pub mod suite;

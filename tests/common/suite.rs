@@ -1,0 +1,82 @@
+//! What every suite's harness needs: one test at a time, a thread-leak check,
+//! and the Go lab's random strings.
+//!
+//! The lab's timing assumptions (a leader within 5 s, RPC counts per idle
+//! second) hold only when a test has the machine to itself, as under `go
+//! test`. So tests of one binary take turns through [`SuiteLock`], whatever
+//! `--test-threads` says; and while a test holds it, the process's thread
+//! count is meaningful, which lets cleanup prove no thread leaked.
+
+use parking_lot::{Condvar, Mutex};
+use rand::distr::{Alphanumeric, SampleString};
+use std::time::{Duration, Instant};
+
+static BUSY: Mutex<bool> = Mutex::new(false);
+static FREE: Condvar = Condvar::new();
+
+/// Name prefixes of the threads this project starts (Raft peers, the
+/// network, the testers' appliers and clerks). Nothing else counts as a leak.
+const OUR_THREADS: &[&str] = &["raft-", "labrpc-", "tester-", "kv-"];
+
+/// Names of this process's threads that belong to the project (Linux: read
+/// from `/proc/self/task/*/comm`; elsewhere the list is empty).
+pub fn project_threads() -> Vec<String> {
+    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
+        return Vec::new();
+    };
+    tasks
+        .flatten()
+        .filter_map(|t| std::fs::read_to_string(t.path().join("comm")).ok())
+        .map(|name| name.trim().to_string())
+        .filter(|name| OUR_THREADS.iter().any(|p| name.starts_with(p)))
+        .collect()
+}
+
+/// Held by a running test; dropping it lets the next test run.
+pub struct SuiteLock {
+    _private: (),
+}
+
+impl SuiteLock {
+    /// Waits for the running test (if any) to finish.
+    pub fn acquire() -> SuiteLock {
+        let mut busy = BUSY.lock();
+        while *busy {
+            FREE.wait(&mut busy);
+        }
+        *busy = true;
+        raft::debug::init();
+        SuiteLock { _private: () }
+    }
+
+    /// Fails the test if any thread the project started is still alive a few
+    /// seconds after cleanup (say, a Raft peer whose `kill` left one behind).
+    pub fn check_threads(&self, what: &str) {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        loop {
+            let left = project_threads();
+            if left.is_empty() {
+                return;
+            }
+            if Instant::now() > deadline {
+                panic!(
+                    "{what}: {} thread(s) still alive after cleanup: {left:?}",
+                    left.len()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for SuiteLock {
+    fn drop(&mut self) {
+        *BUSY.lock() = false;
+        FREE.notify_one();
+    }
+}
+
+/// A random string of `n` letters and digits (Go `randstring`).
+pub fn randstring(n: usize) -> String {
+    Alphanumeric.sample_string(&mut rand::rng(), n)
+}
