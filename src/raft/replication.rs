@@ -77,7 +77,8 @@ impl<C: Command> Shared<C> {
                 return;
             }
             let behind = st.next_index[peer] <= st.log.last_index();
-            if !st.heartbeat_due[peer] && !(behind && !backoff) {
+            let send_now = st.heartbeat_due[peer] || (behind && !backoff);
+            if !send_now {
                 self.repl_cv.wait(&mut st);
                 continue;
             }
