@@ -149,6 +149,7 @@ impl<C: Command> Raft<C> {
         let index = st.log.push(Entry { term, command });
         st.match_index[s.me] = index;
         st.persist();
+        s.advance_commit(&mut st); // commits at once only in a cluster of one
         dlog!("LOG1", s.me, term, "start: entry {index}");
         s.repl_cv.notify_all(); // replicate now, not at the next heartbeat
         (index, term, true)

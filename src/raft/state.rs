@@ -103,6 +103,11 @@ impl<C: Command> State<C> {
             "-> T{term}, {:?} -> Follower",
             self.role
         );
+        if self.role == Role::Leader {
+            // A deposed leader's election deadline is long past; give the new
+            // leader a full timeout to reach us before we run against it.
+            self.reset_election_timer();
+        }
         self.current_term = term;
         self.voted_for = None;
         self.role = Role::Follower;
