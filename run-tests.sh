@@ -89,6 +89,12 @@ mapfile -t bins < <(grep '"reason":"compiler-artifact"' "$build_log.json" |
 	grep '"test":true' | sed -n 's/.*"executable":"\([^"]*\)".*/\1/p' | sort -u)
 rm -f "$build_log.json"
 [ ${#bins[@]} -gt 0 ] || { echo "run-tests.sh: no test binaries found" >&2; exit 2; }
+# Run copies, so that a rebuild during a long loop cannot swap the code under it.
+mkdir -p "$outdir/bin"
+for i in "${!bins[@]}"; do
+	cp "${bins[$i]}" "$outdir/bin/" || exit 2
+	bins[$i]="$outdir/bin/$(basename "${bins[$i]}")"
+done
 
 # ---- select tests: (binary, name) pairs ----
 sel_bins=()
@@ -200,6 +206,8 @@ summary() {
 		echo "${red}failing runs (logs in $outdir):${reset}"
 		grep ' FAIL ' "$results" | awk -v d="$outdir" '{ t=$1; gsub("::","__",t); printf "  %s #%s: %s  %s/%s_%s.log\n", $1, $2, $5, d, t, $2 }'
 	fi
+	# The binaries are kept only when a failing run may need replaying.
+	[ "$failed" -eq 0 ] && rm -rf "$outdir/bin"
 	echo "$passed passed, $failed failed"
 	[ "$failed" -eq 0 ]
 }

@@ -388,3 +388,82 @@ fn reliable_churn_2c() {
 fn unreliable_churn_2c() {
     internal_churn(true);
 }
+
+/// Not in the Go suite: a peer whose persisted state is truncated or garbled
+/// must refuse to start (an error from `Raft::make` naming the cause), never
+/// start empty and forget entries it had promised were committed. The bytes
+/// stay as they were, so nothing is lost by trying.
+#[test]
+fn corrupt_persisted_state_2c() {
+    use labrpc::codec;
+    use raft::{Entry, Persister, Raft, RaftError};
+
+    let servers = 3;
+    let cfg = make_config(servers, false, false);
+    cfg.begin("Test (2C): corrupt persisted state is refused");
+    for c in 1..=5u64 {
+        cfg.one(c, servers, true);
+    }
+    cfg.crash1(0);
+    let good = cfg.saved(0).unwrap().read_raft_state();
+    assert!(!good.is_empty());
+
+    let try_make = |bytes: Vec<u8>| -> (Result<(), RaftError>, Vec<u8>) {
+        let p = Persister::new();
+        p.save_raft_state(bytes);
+        let (tx, _rx) = crossbeam_channel::unbounded();
+        let r = Raft::<Cmd>::make(cfg.fresh_ends(), 0, p.clone(), tx).map(|rf| rf.kill());
+        (r, p.read_raft_state())
+    };
+
+    let no_log: (u64, u64, Vec<Entry<Cmd>>) = (0, 0, Vec::new());
+    let future_entry: (u64, u64, Vec<Entry<Cmd>>) = (
+        0,
+        0,
+        vec![Entry {
+            term: 9,
+            command: Cmd::Int(1),
+        }],
+    );
+    let cases: Vec<(&str, Vec<u8>, &str)> = vec![
+        ("truncated", good[..good.len() / 2].to_vec(), "decode"),
+        ("garbage", vec![0xff; 40], "decode"),
+        (
+            "trailing bytes",
+            [good.clone(), vec![1, 2, 3]].concat(),
+            "decode",
+        ),
+        (
+            "vote for S9",
+            codec::encode(&(5u64, Some(9usize), &no_log)).unwrap(),
+            "S9",
+        ),
+        (
+            "entry from the future",
+            codec::encode(&(5u64, None::<usize>, &future_entry)).unwrap(),
+            "term 9",
+        ),
+    ];
+    for (what, bytes, cause) in cases {
+        let (r, after) = try_make(bytes.clone());
+        match r {
+            Err(RaftError::CorruptState(m)) => {
+                assert!(
+                    m.contains(cause),
+                    "{what}: error {m:?} does not name the cause {cause:?}"
+                )
+            }
+            other => panic!("{what}: Raft::make gave {other:?}, expected CorruptState"),
+        }
+        assert_eq!(
+            after, bytes,
+            "{what}: a failed start changed the persisted bytes"
+        );
+    }
+
+    // The intact state still starts, and the peer catches up with the others.
+    cfg.start1(0);
+    cfg.connect(0);
+    cfg.one(6, servers, true);
+    cfg.end();
+}

@@ -73,12 +73,22 @@ fn snapshot_basic_2d() {
 
 #[test]
 fn snapshot_install_2d() {
-    snap_common("Test (2D): install snapshots (disconnect)", true, true, false);
+    snap_common(
+        "Test (2D): install snapshots (disconnect)",
+        true,
+        true,
+        false,
+    );
 }
 
 #[test]
 fn snapshot_install_unreliable_2d() {
-    snap_common("Test (2D): install snapshots (disconnect+unreliable)", true, false, false);
+    snap_common(
+        "Test (2D): install snapshots (disconnect+unreliable)",
+        true,
+        false,
+        false,
+    );
 }
 
 #[test]
@@ -88,7 +98,12 @@ fn snapshot_install_crash_2d() {
 
 #[test]
 fn snapshot_install_uncrash_2d() {
-    snap_common("Test (2D): install snapshots (unreliable+crash)", false, false, true);
+    snap_common(
+        "Test (2D): install snapshots (unreliable+crash)",
+        false,
+        false,
+        true,
+    );
 }
 
 /// Do the servers persist the snapshots, and restart using the snapshot along
@@ -123,7 +138,10 @@ fn snapshot_all_crash_2d() {
         }
 
         let index2 = cfg.one(rand_cmd(), servers, true);
-        assert!(index2 >= index1 + 1, "index decreased from {index1} to {index2}");
+        assert!(
+            index2 >= index1 + 1,
+            "index decreased from {index1} to {index2}"
+        );
     }
     cfg.end();
 }

@@ -565,6 +565,18 @@ impl Config {
         );
     }
 
+    /// Peer `i`'s saved persister (what a restart would start from).
+    pub fn saved(&self, i: usize) -> Option<Persister> {
+        self.inner.lock().saved[i].clone()
+    }
+
+    /// Client ends from a fresh set of names, as `start1` makes for peer `i`.
+    pub fn fresh_ends(&self) -> Vec<labrpc::ClientEnd> {
+        (0..self.n)
+            .map(|_| self.net.make_end(randstring(20)))
+            .collect()
+    }
+
     /// The largest persisted raft state among the peers (Go `LogSize`).
     pub fn log_size(&self) -> usize {
         let inner = self.inner.lock();
