@@ -59,6 +59,8 @@
 
 pub mod debug;
 mod error;
+pub mod kvraft;
+pub mod linearizability;
 mod persister;
 mod raft;
 

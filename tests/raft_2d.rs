@@ -138,10 +138,7 @@ fn snapshot_all_crash_2d() {
         }
 
         let index2 = cfg.one(rand_cmd(), servers, true);
-        assert!(
-            index2 > index1,
-            "index decreased from {index1} to {index2}"
-        );
+        assert!(index2 > index1, "index decreased from {index1} to {index2}");
     }
     cfg.end();
 }

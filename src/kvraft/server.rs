@@ -1,0 +1,259 @@
+//! The kv server (Go `kvraft/server.go`): handlers that put operations through
+//! Raft, and an applier thread that applies what commits.
+//!
+//! A request's path: the handler calls `rf.start(op)`, registers a waiter for
+//! the log index it got, and waits on a channel (with a timeout) for the
+//! applier to reach that index. The applier applies each committed op to the
+//! [`Store`], and answers the waiter if the op applied at its index is the
+//! waiter's own; if another op landed there, leadership was lost and the
+//! answer is `ErrWrongLeader`, so the clerk tries elsewhere.
+
+use super::common::{GetArgs, GetReply, KvErr, Op, PutAppendArgs, PutAppendReply, RequestId};
+use super::store::Store;
+use crate::debug::dlog;
+use crate::{ApplyMsg, Persister, Raft, RaftError};
+use crossbeam_channel::{bounded, select, unbounded, Receiver, Sender};
+use labrpc::{ClientEnd, Service};
+use parking_lot::Mutex;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+/// How long a handler waits for its operation to commit before answering
+/// `ErrTimeout` (the clerk then retries). Long enough for an election.
+const COMMIT_TIMEOUT: Duration = Duration::from_millis(800);
+
+/// A kv server (Go `*KVServer`). Cloning gives another handle to the same server.
+#[derive(Clone)]
+pub struct KvServer {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    me: usize,
+    rf: Raft<Op>,
+    persister: Persister,
+    maxraftstate: Option<usize>,
+    state: Mutex<KvState>,
+    dead: AtomicBool,
+    kill_tx: Mutex<Option<Sender<()>>>,
+    kill_rx: Receiver<()>,
+    applier: Mutex<Option<JoinHandle<()>>>,
+}
+
+/// What a handler waits for: the value read (for a Get), or why it failed.
+type Answer = Result<Option<String>, KvErr>;
+
+struct KvState {
+    store: Store,
+    last_applied: u64,
+    /// Log index -> the request waiting for it, and where to send its result.
+    waiters: HashMap<u64, (RequestId, Sender<Answer>)>,
+}
+
+impl KvServer {
+    /// Starts a kv server and its Raft peer (Go `StartKVServer`). `servers[i]`
+    /// reaches server `i`'s Raft. With `maxraftstate = Some(n)`, the server
+    /// snapshots whenever Raft's persisted state reaches `n` bytes; `None`
+    /// (Go's -1) never snapshots. Restores from the persister's snapshot.
+    pub fn start(
+        servers: Vec<ClientEnd>,
+        me: usize,
+        persister: Persister,
+        maxraftstate: Option<usize>,
+    ) -> Result<KvServer, RaftError> {
+        // Raft restarts from its snapshot: the entries it covers are in `store`.
+        let snapshot = persister.read_snapshot();
+        let (last_applied, store) = if snapshot.is_empty() {
+            (0, Store::default())
+        } else {
+            Store::restore(&snapshot)
+                .map_err(|e| RaftError::CorruptState(format!("kv snapshot: {e}")))?
+        };
+        let (apply_tx, apply_rx) = unbounded();
+        let rf = Raft::make(servers, me, persister.clone(), apply_tx)?;
+        let (kill_tx, kill_rx) = bounded(0);
+        let inner = Arc::new(Inner {
+            me,
+            rf,
+            persister,
+            maxraftstate,
+            state: Mutex::new(KvState {
+                store,
+                last_applied,
+                waiters: HashMap::new(),
+            }),
+            dead: AtomicBool::new(false),
+            kill_tx: Mutex::new(Some(kill_tx)),
+            kill_rx,
+            applier: Mutex::new(None),
+        });
+        let kv = inner.clone();
+        let handle = std::thread::Builder::new()
+            .name(format!("kv-S{me}-applier"))
+            .spawn(move || kv.applier(apply_rx))
+            .expect("spawn kv applier");
+        *inner.applier.lock() = Some(handle);
+        Ok(KvServer { inner })
+    }
+
+    /// The `KVServer` service (`Get`, `PutAppend`) for a labrpc server.
+    pub fn service(&self) -> Service {
+        let (a, b) = (Arc::downgrade(&self.inner), Arc::downgrade(&self.inner));
+        Service::new("KVServer")
+            .method("Get", move |args: GetArgs| match a.upgrade() {
+                Some(kv) => kv.get(args),
+                None => GetReply {
+                    err: KvErr::ErrWrongLeader,
+                    value: String::new(),
+                },
+            })
+            .method("PutAppend", move |args: PutAppendArgs| match b.upgrade() {
+                Some(kv) => kv.put_append(args),
+                None => PutAppendReply {
+                    err: KvErr::ErrWrongLeader,
+                },
+            })
+    }
+
+    /// This server's Raft peer (its service goes on the same labrpc server).
+    pub fn raft(&self) -> &Raft<Op> {
+        &self.inner.rf
+    }
+
+    /// Stops the server and its Raft peer; returns when their threads have exited.
+    pub fn kill(&self) {
+        let kv = &self.inner;
+        kv.dead.store(true, Ordering::Release);
+        drop(kv.kill_tx.lock().take()); // wakes handlers waiting for a commit
+        kv.rf.kill(); // its applier exits and drops the apply channel's sender
+        if let Some(h) = kv.applier.lock().take() {
+            let _ = h.join();
+        }
+    }
+}
+
+impl Inner {
+    fn get(&self, args: GetArgs) -> GetReply {
+        let op = Op::Get {
+            key: args.key,
+            id: args.id,
+        };
+        match self.submit(op) {
+            Ok(Some(value)) => GetReply {
+                err: KvErr::Ok,
+                value,
+            },
+            Ok(None) => GetReply {
+                err: KvErr::ErrNoKey,
+                value: String::new(),
+            },
+            Err(err) => GetReply {
+                err,
+                value: String::new(),
+            },
+        }
+    }
+
+    fn put_append(&self, args: PutAppendArgs) -> PutAppendReply {
+        let op = Op::PutAppend {
+            key: args.key,
+            value: args.value,
+            op: args.op,
+            id: args.id,
+        };
+        PutAppendReply {
+            err: self.submit(op).err().unwrap_or(KvErr::Ok),
+        }
+    }
+
+    /// Puts `op` through Raft and waits for it to be applied.
+    fn submit(&self, op: Op) -> Result<Option<String>, KvErr> {
+        let id = op.id();
+        let rx = {
+            let mut st = self.state.lock();
+            if self.dead.load(Ordering::Acquire) {
+                return Err(KvErr::ErrWrongLeader);
+            }
+            if matches!(op, Op::PutAppend { .. }) && st.store.is_duplicate(id.client_id, id.seq) {
+                return Ok(None); // applied already; the first reply was lost
+            }
+            let (index, term, is_leader) = self.rf.start(op);
+            if !is_leader {
+                return Err(KvErr::ErrWrongLeader);
+            }
+            dlog!("CLNT", self.me, term, "started {id:?} at index {index}");
+            let (tx, rx) = bounded(1);
+            // An older waiter at this index was from a lost leadership.
+            if let Some((_, old)) = st.waiters.insert(index, (id, tx)) {
+                let _ = old.send(Err(KvErr::ErrWrongLeader));
+            }
+            rx
+        };
+        select! {
+            recv(rx) -> r => r.unwrap_or(Err(KvErr::ErrWrongLeader)),
+            recv(self.kill_rx) -> _ => Err(KvErr::ErrWrongLeader),
+            default(COMMIT_TIMEOUT) => {
+                // Forget our waiter so the map does not grow; the op may still
+                // commit later, and duplicate detection makes a retry safe.
+                self.state.lock().waiters.retain(|_, (w, _)| *w != id);
+                Err(KvErr::ErrTimeout)
+            }
+        }
+    }
+
+    /// The applier thread: applies committed operations and snapshots in log order.
+    fn applier(&self, apply_rx: Receiver<ApplyMsg<Op>>) {
+        for msg in apply_rx {
+            let mut st = self.state.lock();
+            match msg {
+                ApplyMsg::Command { index, command } => {
+                    if index <= st.last_applied {
+                        continue; // covered by a snapshot we already installed
+                    }
+                    let result = st.store.apply(&command);
+                    st.last_applied = index;
+                    if let Some((id, tx)) = st.waiters.remove(&index) {
+                        // Our op, or another leader's op at the index we were given?
+                        let answer = if id == command.id() {
+                            Ok(result)
+                        } else {
+                            Err(KvErr::ErrWrongLeader)
+                        };
+                        let _ = tx.send(answer);
+                    }
+                    if self
+                        .maxraftstate
+                        .is_some_and(|max| self.persister.raft_state_size() >= max)
+                    {
+                        self.rf.snapshot(index, st.store.snapshot(index));
+                    }
+                }
+                ApplyMsg::Snapshot { index, data, .. } => {
+                    if index <= st.last_applied {
+                        continue;
+                    }
+                    // Only a kv server writes these bytes; one that does not
+                    // decode is a bug, and applying on would diverge.
+                    match Store::restore(&data) {
+                        Ok((_, store)) => st.store = store,
+                        Err(e) => panic!(
+                            "S{}: the snapshot through {index} does not decode: {e}",
+                            self.me
+                        ),
+                    }
+                    st.last_applied = index;
+                    // Waiters at covered indexes cannot tell whether their op is in it.
+                    st.waiters.retain(|&i, (_, tx)| {
+                        i > index || {
+                            let _ = tx.send(Err(KvErr::ErrWrongLeader));
+                            false
+                        }
+                    });
+                }
+            }
+        }
+    }
+}
