@@ -69,7 +69,8 @@ pub struct Config {
     finished: AtomicBool,
     start: Instant,
     snapshot: bool,
-    appliers: Mutex<Vec<JoinHandle<()>>>,
+    /// Each peer's applier thread (reading its apply channel), by peer.
+    appliers: Mutex<Vec<Option<JoinHandle<()>>>>,
     lock: SuiteLock,
 }
 
@@ -130,7 +131,7 @@ pub fn make_config(n: usize, unreliable: bool, snapshot: bool) -> Cfg {
         finished: AtomicBool::new(false),
         start: Instant::now(),
         snapshot,
-        appliers: Mutex::new(Vec::new()),
+        appliers: Mutex::new((0..n).map(|_| None).collect()),
         lock,
     });
     let cfg = Cfg(cfg);
@@ -194,6 +195,13 @@ impl Config {
         if let Some(rf) = rf {
             rf.kill();
         }
+        // The killed peer's apply channel may still hold messages it sent
+        // before it died: let the applier check them now, against this
+        // instance's state, before a restart resets that state.
+        let applier = self.appliers.lock()[i].take();
+        if let Some(h) = applier {
+            let _ = h.join();
+        }
         let mut inner = self.inner.lock();
         if let Some(p) = &inner.saved[i] {
             let fresh = Persister::new();
@@ -243,7 +251,7 @@ impl Config {
             .name(format!("tester-applier-{i}"))
             .spawn(move || cfg.applier(i, rx, snap_rf))
             .expect("spawn applier");
-        self.appliers.lock().push(handle);
+        self.appliers.lock()[i] = Some(handle);
         let srv = Server::new();
         srv.add_service(rf.service());
         self.net.add_server(i, srv);
@@ -307,7 +315,8 @@ impl Config {
         }
         self.inner.lock().rafts.iter_mut().for_each(|r| *r = None);
         self.net.cleanup();
-        for h in std::mem::take(&mut *self.appliers.lock()) {
+        let appliers: Vec<_> = self.appliers.lock().iter_mut().filter_map(|h| h.take()).collect();
+        for h in appliers {
             let _ = h.join();
         }
         if thread::panicking() {

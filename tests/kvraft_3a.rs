@@ -1,0 +1,167 @@
+//! kvraft part 3A: the key/value service without snapshots (Go `TestBasic4A`
+//! and friends; the 2024 lab calls this part 4A). Run with `cargo test --release 3a`.
+
+mod common;
+
+use common::kv_config::{make_config, ELECTION_TIMEOUT};
+use common::kv_generic::{append, check, check_concurrent_appends, generic_test, generic_test_speed, get, put, spawn_clients_and_wait};
+use crossbeam_channel::{select, unbounded};
+use std::thread;
+use std::time::Duration;
+
+#[test]
+fn basic_3a() {
+    generic_test("3A", 1, 5, false, false, false, None, false);
+}
+
+#[test]
+fn speed_3a() {
+    generic_test_speed("3A", None);
+}
+
+#[test]
+fn concurrent_3a() {
+    generic_test("3A", 5, 5, false, false, false, None, false);
+}
+
+#[test]
+fn unreliable_3a() {
+    generic_test("3A", 5, 5, true, false, false, None, false);
+}
+
+#[test]
+fn unreliable_one_key_3a() {
+    let nservers = 3;
+    let cfg = make_config(nservers, true, None);
+    let mut ck = cfg.make_client(&cfg.all());
+    cfg.begin("Test: concurrent append to same key, unreliable (3A)");
+
+    put(&cfg, &mut ck, "k", "", None, 0);
+
+    const NCLIENT: usize = 5;
+    const UPTO: usize = 10;
+    let c = cfg.arc();
+    spawn_clients_and_wait(&cfg, NCLIENT, move |me, myck| {
+        for n in 0..UPTO {
+            append(&c, myck, "k", &format!("x {me} {n} y"), None, 0);
+        }
+    });
+
+    let vx = get(&cfg, &mut ck, "k", None, 0);
+    check_concurrent_appends(&vx, &[UPTO; NCLIENT]);
+    cfg.end();
+}
+
+/// Submit a request in the minority partition and check that it does not go
+/// through until the partition heals. The leader in the original network ends
+/// up in the minority partition.
+#[test]
+fn one_partition_3a() {
+    let nservers = 5;
+    let cfg = make_config(nservers, false, None);
+    let mut ck = cfg.make_client(&cfg.all());
+
+    put(&cfg, &mut ck, "1", "13", None, 0);
+
+    cfg.begin("Test: progress in majority (3A)");
+
+    let (p1, p2) = cfg.make_partition();
+    cfg.partition(&p1, &p2);
+
+    let mut ckp1 = cfg.make_client(&p1); // connect ckp1 to p1
+    let ckp2a = cfg.make_client(&p2); // connect ckp2a to p2
+    let ckp2b = cfg.make_client(&p2); // connect ckp2b to p2
+    let (ends2a, ends2b) = (ckp2a.ends.clone(), ckp2b.ends.clone());
+
+    put(&cfg, &mut ckp1, "1", "14", None, 0);
+    check(&cfg, &mut ckp1, "1", "14");
+    cfg.end();
+
+    cfg.begin("Test: no progress in minority (3A)");
+    let (done0_tx, done0) = unbounded();
+    let (done1_tx, done1) = unbounded();
+    let c = cfg.arc();
+    let t0 = thread::spawn(move || {
+        let mut ckp2a = ckp2a;
+        put(&c, &mut ckp2a, "1", "15", None, 0);
+        let _ = done0_tx.send(());
+        ckp2a
+    });
+    let c = cfg.arc();
+    let t1 = thread::spawn(move || {
+        let mut ckp2b = ckp2b; // a different clerk in p2
+        get(&c, &mut ckp2b, "1", None, 0);
+        let _ = done1_tx.send(());
+        ckp2b
+    });
+
+    select! {
+        recv(done0) -> _ => panic!("Put in minority completed"),
+        recv(done1) -> _ => panic!("Get in minority completed"),
+        default(Duration::from_secs(1)) => {}
+    }
+
+    check(&cfg, &mut ckp1, "1", "14");
+    put(&cfg, &mut ckp1, "1", "16", None, 0);
+    check(&cfg, &mut ckp1, "1", "16");
+    cfg.end();
+
+    cfg.begin("Test: completion after heal (3A)");
+
+    cfg.connect_all();
+    cfg.connect_client(&ends2a, &cfg.all());
+    cfg.connect_client(&ends2b, &cfg.all());
+
+    thread::sleep(ELECTION_TIMEOUT);
+
+    if done0.recv_timeout(Duration::from_millis(30 * 100)).is_err() {
+        panic!("Put did not complete");
+    }
+    if done1.recv_timeout(Duration::from_millis(30 * 100)).is_err() {
+        panic!("Get did not complete");
+    }
+    let _ = (t0.join(), t1.join());
+
+    check(&cfg, &mut ck, "1", "15");
+    cfg.end();
+}
+
+#[test]
+fn many_partitions_one_client_3a() {
+    generic_test("3A", 1, 5, false, false, true, None, false);
+}
+
+#[test]
+fn many_partitions_many_clients_3a() {
+    generic_test("3A", 5, 5, false, false, true, None, false);
+}
+
+#[test]
+fn persist_one_client_3a() {
+    generic_test("3A", 1, 5, false, true, false, None, false);
+}
+
+#[test]
+fn persist_concurrent_3a() {
+    generic_test("3A", 5, 5, false, true, false, None, false);
+}
+
+#[test]
+fn persist_concurrent_unreliable_3a() {
+    generic_test("3A", 5, 5, true, true, false, None, false);
+}
+
+#[test]
+fn persist_partition_3a() {
+    generic_test("3A", 5, 5, false, true, true, None, false);
+}
+
+#[test]
+fn persist_partition_unreliable_3a() {
+    generic_test("3A", 5, 5, true, true, true, None, false);
+}
+
+#[test]
+fn persist_partition_unreliable_linearizable_3a() {
+    generic_test("3A", 15, 7, true, true, true, None, true);
+}
