@@ -1,4 +1,12 @@
 //! The key/value model: Get, Put and Append on string keys (porcupine's `KvModel`).
+//!
+//! Values are compared by [`Fingerprint`], not kept whole. A kv test's clerks
+//! append to their keys flat out, so a value grows to hundreds of kilobytes
+//! and every Get returns all of it: tens of thousands of such outputs, and a
+//! search cache holding a copy of the state per step, would take gigabytes.
+//! A fingerprint is 24 bytes, and an Append updates it without rebuilding the
+//! string. Two different values have the same fingerprint with probability
+//! about 2^-120 per comparison.
 
 use super::{Model, Operation};
 use std::collections::BTreeMap;
@@ -25,22 +33,80 @@ pub struct KvInput {
     pub value: String,
 }
 
-/// A kv operation's output: the value a Get read (empty for writes).
+/// A kv operation's output: what a Get read (the empty value for writes).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct KvOutput {
-    /// The value read.
-    pub value: String,
+    /// The value's fingerprint.
+    pub value: Fingerprint,
+    /// The value's last characters, for the visualization.
+    pub tail: String,
+}
+
+impl KvOutput {
+    /// The output of a Get that read `value` (or of a write, with "").
+    pub fn new(value: &str) -> KvOutput {
+        let cut = value.char_indices().rev().nth(23).map_or(0, |(i, _)| i);
+        KvOutput { value: Fingerprint::of(value), tail: value[cut..].to_string() }
+    }
 }
 
 /// A kv history's operation.
 pub type KvOperation = Operation<KvInput, KvOutput>;
+
+const P: u64 = (1 << 61) - 1; // a Mersenne prime
+const BASES: [u64; 2] = [1_000_003, 911_382_323];
+
+/// Two polynomial hashes mod 2^61 - 1 and the length of a string.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct Fingerprint {
+    h: [u64; 2],
+    len: u64,
+}
+
+fn mul(a: u64, b: u64) -> u64 {
+    ((a as u128 * b as u128) % P as u128) as u64
+}
+
+fn pow(mut b: u64, mut e: u64) -> u64 {
+    let mut r = 1;
+    while e > 0 {
+        if e & 1 == 1 {
+            r = mul(r, b);
+        }
+        b = mul(b, b);
+        e >>= 1;
+    }
+    r
+}
+
+impl Fingerprint {
+    /// The fingerprint of `s`.
+    pub fn of(s: &str) -> Fingerprint {
+        let mut h = [0u64; 2];
+        for &byte in s.as_bytes() {
+            for k in 0..2 {
+                h[k] = (mul(h[k], BASES[k]) + byte as u64 + 1) % P;
+            }
+        }
+        Fingerprint { h, len: s.len() as u64 }
+    }
+
+    /// The fingerprint of the concatenation of the strings behind `self` and `other`.
+    pub fn concat(&self, other: &Fingerprint) -> Fingerprint {
+        let mut h = [0u64; 2];
+        for (k, hk) in h.iter_mut().enumerate() {
+            *hk = (mul(self.h[k], pow(BASES[k], other.len)) + other.h[k]) % P;
+        }
+        Fingerprint { h, len: self.len + other.len }
+    }
+}
 
 /// The sequential kv store. Keys are independent, so the history is checked
 /// key by key (porcupine's partitioning); the state is one key's value.
 pub struct KvModel;
 
 impl Model for KvModel {
-    type State = String;
+    type State = Fingerprint;
     type Input = KvInput;
     type Output = KvOutput;
 
@@ -52,28 +118,46 @@ impl Model for KvModel {
         by_key.into_values().collect()
     }
 
-    fn init(&self) -> String {
+    fn init(&self) -> Fingerprint {
         // A key never written reads as "" (the lab's Get returns "" for ErrNoKey).
-        String::new()
+        Fingerprint::default()
     }
 
-    fn step(&self, state: &String, input: &KvInput, output: &KvOutput) -> Option<String> {
+    fn step(&self, state: &Fingerprint, input: &KvInput, output: &KvOutput) -> Option<Fingerprint> {
         match input.op {
-            KvOp::Get => (output.value == *state).then(|| state.clone()),
-            KvOp::Put => Some(input.value.clone()),
-            KvOp::Append => Some(format!("{state}{}", input.value)),
+            KvOp::Get => (output.value == *state).then_some(*state),
+            KvOp::Put => Some(Fingerprint::of(&input.value)),
+            KvOp::Append => Some(state.concat(&Fingerprint::of(&input.value))),
         }
     }
 
     fn describe_operation(&self, input: &KvInput, output: &KvOutput) -> String {
         match input.op {
-            KvOp::Get => format!("get('{}') -> '{}'", input.key, output.value),
+            KvOp::Get if output.value.len as usize > output.tail.len() => {
+                format!("get('{}') -> '...{}' ({} bytes)", input.key, output.tail, output.value.len)
+            }
+            KvOp::Get => format!("get('{}') -> '{}'", input.key, output.tail),
             KvOp::Put => format!("put('{}', '{}')", input.key, input.value),
             KvOp::Append => format!("append('{}', '{}')", input.key, input.value),
         }
     }
 
-    fn describe_state(&self, state: &String) -> String {
-        format!("'{state}'")
+    fn describe_state(&self, state: &Fingerprint) -> String {
+        format!("({} bytes)", state.len)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fingerprints_compose_like_strings() {
+        let (a, b) = ("x 0 1 y", "x 1 7 y");
+        assert_eq!(Fingerprint::of(a).concat(&Fingerprint::of(b)), Fingerprint::of(&format!("{a}{b}")));
+        assert_eq!(Fingerprint::default(), Fingerprint::of(""));
+        assert_ne!(Fingerprint::of("ab"), Fingerprint::of("ba"));
+        assert_ne!(Fingerprint::of("a"), Fingerprint::of("a\\0"));
+        assert_eq!(KvOutput::new(&"z".repeat(100)).tail.len(), 24);
     }
 }

@@ -248,7 +248,7 @@ mod tests {
                 value: value.into(),
             },
             call,
-            output: KvOutput { value: out.into() },
+            output: KvOutput::new(out),
             ret,
         }
     }

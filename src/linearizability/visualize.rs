@@ -157,9 +157,7 @@ mod tests {
                     value: "1".into(),
                 },
                 call: 0,
-                output: KvOutput {
-                    value: String::new(),
-                },
+                output: KvOutput::new(""),
                 ret: 10,
             },
             Operation {
@@ -170,7 +168,7 @@ mod tests {
                     value: String::new(),
                 },
                 call: 20,
-                output: KvOutput { value: "2".into() },
+                output: KvOutput::new("2"),
                 ret: 30,
             },
         ];

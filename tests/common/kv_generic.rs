@@ -40,7 +40,7 @@ fn record(log: Option<&OpLog>, cli: usize, op: KvOp, key: &str, value: &str, out
             client_id: cli,
             input: KvInput { op, key: key.to_string(), value: value.to_string() },
             call,
-            output: KvOutput { value: out.to_string() },
+            output: KvOutput::new(out),
             ret: now_ns(),
         });
     }
