@@ -4,7 +4,10 @@
 mod common;
 
 use common::kv_config::{make_config, ELECTION_TIMEOUT};
-use common::kv_generic::{append, check, check_concurrent_appends, generic_test, generic_test_speed, get, put, spawn_clients_and_wait};
+use common::kv_generic::{
+    append, check, check_concurrent_appends, generic_test, generic_test_speed, get, put,
+    spawn_clients_and_wait,
+};
 use crossbeam_channel::{select, unbounded};
 use std::thread;
 use std::time::Duration;
@@ -164,4 +167,36 @@ fn persist_partition_unreliable_3a() {
 #[test]
 fn persist_partition_unreliable_linearizable_3a() {
     generic_test("3A", 15, 7, true, true, true, None, true);
+}
+
+/// Not in the Go suite: the checker must catch a broken server. With
+/// duplicate detection switched off, an unreliable network makes clerks retry
+/// appends whose replies were lost, the retries are applied twice, and some
+/// later Get sees a value no order of the operations explains. The checker
+/// must call the history illegal and write its visualization.
+#[test]
+fn broken_server_is_caught_3a() {
+    use common::kv_generic::{check_and_visualize, OpLog};
+    use raft::linearizability::CheckResult;
+    use std::sync::Arc;
+
+    let nservers = 3;
+    let cfg = make_config(nservers, true, None);
+    cfg.disable_duplicate_detection();
+    cfg.begin("Test: checker catches a server without duplicate detection (3A)");
+    let oplog = Arc::new(OpLog::default());
+    let (c, log) = (cfg.arc(), oplog.clone());
+    spawn_clients_and_wait(&cfg, 3, move |me, myck| {
+        for n in 0..30 {
+            append(&c, myck, "k", &format!("x {me} {n} y"), Some(&log), me);
+            get(&c, myck, "k", Some(&log), me);
+        }
+    });
+    let result = check_and_visualize(&oplog.read());
+    assert_eq!(
+        result,
+        CheckResult::Illegal,
+        "a server that applies retried appends twice passed the checker"
+    );
+    cfg.end();
 }

@@ -34,7 +34,10 @@ fn snapshot_rpc_3b() {
 
     // Check that the majority partition has thrown away most of its log entries.
     let sz = cfg.log_size();
-    assert!(sz <= 2 * maxraftstate, "logs were not trimmed ({sz} > 2*{maxraftstate})");
+    assert!(
+        sz <= 2 * maxraftstate,
+        "logs were not trimmed ({sz} > 2*{maxraftstate})"
+    );
 
     // Now make a group that requires the participation of the lagging
     // server, so that it has to catch up.
@@ -78,11 +81,17 @@ fn snapshot_size_3b() {
 
     // Check that the servers have thrown away most of their log entries.
     let sz = cfg.log_size();
-    assert!(sz <= 2 * maxraftstate, "logs were not trimmed ({sz} > 2*{maxraftstate})");
+    assert!(
+        sz <= 2 * maxraftstate,
+        "logs were not trimmed ({sz} > 2*{maxraftstate})"
+    );
 
     // Check that the snapshots are not unreasonably large.
     let ssz = cfg.snapshot_size();
-    assert!(ssz <= maxsnapshotstate, "snapshot too large ({ssz} > {maxsnapshotstate})");
+    assert!(
+        ssz <= maxsnapshotstate,
+        "snapshot too large ({ssz} > {maxsnapshotstate})"
+    );
     cfg.end();
 }
 

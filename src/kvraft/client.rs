@@ -82,13 +82,18 @@ impl Clerk {
         let n = self.servers.len();
         loop {
             for _ in 0..n {
-                if let Ok(reply) = self.servers[self.leader].call::<A, R>(method, args) {
-                    match err(&reply) {
+                let tag = format!(
+                    "C{} {method} #{} to end {}",
+                    self.client_id % 10000,
+                    self.seq,
+                    self.leader
+                );
+                match self.servers[self.leader].call::<A, R>(method, args) {
+                    Ok(reply) => match err(&reply) {
                         KvErr::Ok | KvErr::ErrNoKey => return reply,
-                        e => {
-                            log::debug!(target: "CLNT", "C{} {method} #{}: S{} said {e:?}", self.client_id % 10000, self.seq, self.leader)
-                        }
-                    }
+                        e => log::debug!(target: "CLNT", "{tag}: {e:?}"),
+                    },
+                    Err(e) => log::debug!(target: "CLNT", "{tag}: {e}"),
                 }
                 self.leader = (self.leader + 1) % n;
             }

@@ -118,6 +118,13 @@ impl KvServer {
             })
     }
 
+    /// Breaks the server on purpose: retried writes are applied again. Only
+    /// for the test that shows the linearizability checker catching it.
+    #[doc(hidden)]
+    pub fn disable_duplicate_detection(&self) {
+        self.inner.state.lock().store.check_duplicates = false;
+    }
+
     /// This server's Raft peer (its service goes on the same labrpc server).
     pub fn raft(&self) -> &Raft<Op> {
         &self.inner.rf
@@ -178,6 +185,12 @@ impl Inner {
                 return Err(KvErr::ErrWrongLeader);
             }
             if matches!(op, Op::PutAppend { .. }) && st.store.is_duplicate(id.client_id, id.seq) {
+                dlog!(
+                    "CLNT",
+                    self.me,
+                    self.rf.get_state().0,
+                    "{id:?} applied already"
+                );
                 return Ok(None); // applied already; the first reply was lost
             }
             let (index, term, is_leader) = self.rf.start(op);
@@ -238,7 +251,11 @@ impl Inner {
                     // Only a kv server writes these bytes; one that does not
                     // decode is a bug, and applying on would diverge.
                     match Store::restore(&data) {
-                        Ok((_, store)) => st.store = store,
+                        Ok((_, store)) => {
+                            let check = st.store.check_duplicates;
+                            st.store = store;
+                            st.store.check_duplicates = check;
+                        }
                         Err(e) => panic!(
                             "S{}: the snapshot through {index} does not decode: {e}",
                             self.me

@@ -13,11 +13,28 @@ use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 
 /// The key/value map and the duplicate table.
-#[derive(Default, Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize)]
 pub(crate) struct Store {
     data: HashMap<String, String>,
     /// Client id -> highest write sequence number applied for it.
     last_seq: HashMap<u64, u64>,
+    /// Off only in the test that shows the checker catching a broken server.
+    #[serde(skip, default = "yes")]
+    pub(crate) check_duplicates: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl Default for Store {
+    fn default() -> Store {
+        Store {
+            data: HashMap::new(),
+            last_seq: HashMap::new(),
+            check_duplicates: true,
+        }
+    }
 }
 
 impl Store {
@@ -46,9 +63,11 @@ impl Store {
 
     /// Whether the write `seq` of `client_id` has been applied already.
     pub(crate) fn is_duplicate(&self, client_id: u64, seq: u64) -> bool {
-        self.last_seq
-            .get(&client_id)
-            .is_some_and(|&last| seq <= last)
+        self.check_duplicates
+            && self
+                .last_seq
+                .get(&client_id)
+                .is_some_and(|&last| seq <= last)
     }
 
     /// A snapshot of the store after applying the log through `index`.

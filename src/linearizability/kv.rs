@@ -45,8 +45,11 @@ pub struct KvOutput {
 impl KvOutput {
     /// The output of a Get that read `value` (or of a write, with "").
     pub fn new(value: &str) -> KvOutput {
-        let cut = value.char_indices().rev().nth(23).map_or(0, |(i, _)| i);
-        KvOutput { value: Fingerprint::of(value), tail: value[cut..].to_string() }
+        let cut = value.char_indices().rev().nth(39).map_or(0, |(i, _)| i);
+        KvOutput {
+            value: Fingerprint::of(value),
+            tail: value[cut..].to_string(),
+        }
     }
 }
 
@@ -88,7 +91,10 @@ impl Fingerprint {
                 h[k] = (mul(h[k], BASES[k]) + byte as u64 + 1) % P;
             }
         }
-        Fingerprint { h, len: s.len() as u64 }
+        Fingerprint {
+            h,
+            len: s.len() as u64,
+        }
     }
 
     /// The fingerprint of the concatenation of the strings behind `self` and `other`.
@@ -97,7 +103,10 @@ impl Fingerprint {
         for (k, hk) in h.iter_mut().enumerate() {
             *hk = (mul(self.h[k], pow(BASES[k], other.len)) + other.h[k]) % P;
         }
-        Fingerprint { h, len: self.len + other.len }
+        Fingerprint {
+            h,
+            len: self.len + other.len,
+        }
     }
 }
 
@@ -134,7 +143,10 @@ impl Model for KvModel {
     fn describe_operation(&self, input: &KvInput, output: &KvOutput) -> String {
         match input.op {
             KvOp::Get if output.value.len as usize > output.tail.len() => {
-                format!("get('{}') -> '...{}' ({} bytes)", input.key, output.tail, output.value.len)
+                format!(
+                    "get('{}') -> '...{}' ({} bytes)",
+                    input.key, output.tail, output.value.len
+                )
             }
             KvOp::Get => format!("get('{}') -> '{}'", input.key, output.tail),
             KvOp::Put => format!("put('{}', '{}')", input.key, input.value),
@@ -154,10 +166,13 @@ mod tests {
     #[test]
     fn fingerprints_compose_like_strings() {
         let (a, b) = ("x 0 1 y", "x 1 7 y");
-        assert_eq!(Fingerprint::of(a).concat(&Fingerprint::of(b)), Fingerprint::of(&format!("{a}{b}")));
+        assert_eq!(
+            Fingerprint::of(a).concat(&Fingerprint::of(b)),
+            Fingerprint::of(&format!("{a}{b}"))
+        );
         assert_eq!(Fingerprint::default(), Fingerprint::of(""));
         assert_ne!(Fingerprint::of("ab"), Fingerprint::of("ba"));
         assert_ne!(Fingerprint::of("a"), Fingerprint::of("a\\0"));
-        assert_eq!(KvOutput::new(&"z".repeat(100)).tail.len(), 24);
+        assert_eq!(KvOutput::new(&"z".repeat(100)).tail.len(), 40);
     }
 }

@@ -3,9 +3,9 @@
 use super::suite::{randstring, SuiteLock};
 use labrpc::{ClientEnd, Network, Server};
 use parking_lot::Mutex;
-use rand::seq::SliceRandom;
 use raft::kvraft::{Clerk, KvServer};
 use raft::Persister;
+use rand::seq::SliceRandom;
 use std::ops::Deref;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -95,7 +95,13 @@ impl KvConfig {
     }
 
     fn cleanup(&self) {
-        let servers: Vec<KvServer> = self.inner.lock().kvservers.iter_mut().filter_map(|s| s.take()).collect();
+        let servers: Vec<KvServer> = self
+            .inner
+            .lock()
+            .kvservers
+            .iter_mut()
+            .filter_map(|s| s.take())
+            .collect();
         for kv in servers {
             kv.kill();
         }
@@ -117,12 +123,26 @@ impl KvConfig {
 
     /// The largest raft state among the servers (Go `LogSize`).
     pub fn log_size(&self) -> usize {
-        self.inner.lock().saved.iter().flatten().map(|p| p.raft_state_size()).max().unwrap_or(0)
+        self.inner
+            .lock()
+            .saved
+            .iter()
+            .flatten()
+            .map(|p| p.raft_state_size())
+            .max()
+            .unwrap_or(0)
     }
 
     /// The largest snapshot among the servers (Go `SnapshotSize`).
     pub fn snapshot_size(&self) -> usize {
-        self.inner.lock().saved.iter().flatten().map(|p| p.snapshot_size()).max().unwrap_or(0)
+        self.inner
+            .lock()
+            .saved
+            .iter()
+            .flatten()
+            .map(|p| p.snapshot_size())
+            .max()
+            .unwrap_or(0)
     }
 
     fn connect_unlocked(&self, inner: &Inner, i: usize, to: &[usize]) {
@@ -185,7 +205,10 @@ impl KvConfig {
             })
             .collect();
         ends.shuffle(&mut rand::rng()); // Go `random_handles`
-        let client = KvClient { ck: Clerk::new(ends), ends: ClientEnds(Arc::new(endnames)) };
+        let client = KvClient {
+            ck: Clerk::new(ends),
+            ends: ClientEnds(Arc::new(endnames)),
+        };
         self.connect_client(&client.ends, to);
         client
     }
@@ -237,7 +260,9 @@ impl KvConfig {
         let persister = {
             let mut inner = self.inner.lock();
             inner.endnames[i] = Some(names);
-            let p = inner.saved[i].as_ref().map_or_else(Persister::new, |p| p.copy());
+            let p = inner.saved[i]
+                .as_ref()
+                .map_or_else(Persister::new, |p| p.copy());
             inner.saved[i] = Some(p.clone());
             p
         };
@@ -249,10 +274,21 @@ impl KvConfig {
         self.net.add_server(i, srv);
     }
 
+    /// Breaks every running server's duplicate detection (see `broken_server_3a`).
+    pub fn disable_duplicate_detection(&self) {
+        for kv in self.inner.lock().kvservers.iter().flatten() {
+            kv.disable_duplicate_detection();
+        }
+    }
+
     /// Which server thinks it leads, if any (Go `Leader`).
     pub fn leader(&self) -> Option<usize> {
         let inner = self.inner.lock();
-        (0..self.n).find(|&i| inner.kvservers[i].as_ref().is_some_and(|kv| kv.raft().get_state().1))
+        (0..self.n).find(|&i| {
+            inner.kvservers[i]
+                .as_ref()
+                .is_some_and(|kv| kv.raft().get_state().1)
+        })
     }
 
     /// Two partitions with the current leader in the minority (Go `make_partition`).

@@ -4,9 +4,9 @@
 
 use super::kv_config::{make_config, KvClient, KvConfig, ELECTION_TIMEOUT};
 use parking_lot::Mutex;
-use rand::Rng;
 use raft::linearizability::kv::{KvInput, KvModel, KvOp, KvOperation, KvOutput};
 use raft::linearizability::{check_operations_verbose, visualize, CheckResult, Operation};
+use rand::Rng;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::thread::{self, sleep};
@@ -38,7 +38,11 @@ fn record(log: Option<&OpLog>, cli: usize, op: KvOp, key: &str, value: &str, out
     if let Some(log) = log {
         log.append(Operation {
             client_id: cli,
-            input: KvInput { op, key: key.to_string(), value: value.to_string() },
+            input: KvInput {
+                op,
+                key: key.to_string(),
+                value: value.to_string(),
+            },
             call,
             output: KvOutput::new(out),
             ret: now_ns(),
@@ -47,7 +51,13 @@ fn record(log: Option<&OpLog>, cli: usize, op: KvOp, key: &str, value: &str, out
 }
 
 /// A Get that counts, and records itself in `log` (Go `Get`).
-pub fn get(cfg: &KvConfig, ck: &mut KvClient, key: &str, log: Option<&OpLog>, cli: usize) -> String {
+pub fn get(
+    cfg: &KvConfig,
+    ck: &mut KvClient,
+    key: &str,
+    log: Option<&OpLog>,
+    cli: usize,
+) -> String {
     let start = now_ns();
     let v = ck.ck.get(key);
     cfg.op();
@@ -56,7 +66,14 @@ pub fn get(cfg: &KvConfig, ck: &mut KvClient, key: &str, log: Option<&OpLog>, cl
 }
 
 /// A Put that counts, and records itself (Go `Put`).
-pub fn put(cfg: &KvConfig, ck: &mut KvClient, key: &str, value: &str, log: Option<&OpLog>, cli: usize) {
+pub fn put(
+    cfg: &KvConfig,
+    ck: &mut KvClient,
+    key: &str,
+    value: &str,
+    log: Option<&OpLog>,
+    cli: usize,
+) {
     let start = now_ns();
     ck.ck.put(key, value);
     cfg.op();
@@ -64,7 +81,14 @@ pub fn put(cfg: &KvConfig, ck: &mut KvClient, key: &str, value: &str, log: Optio
 }
 
 /// An Append that counts, and records itself (Go `Append`).
-pub fn append(cfg: &KvConfig, ck: &mut KvClient, key: &str, value: &str, log: Option<&OpLog>, cli: usize) {
+pub fn append(
+    cfg: &KvConfig,
+    ck: &mut KvClient,
+    key: &str,
+    value: &str,
+    log: Option<&OpLog>,
+    cli: usize,
+) {
     let start = now_ns();
     ck.ck.append(key, value);
     cfg.op();
@@ -116,8 +140,15 @@ pub fn check_clnt_appends(clnt: usize, v: &str, count: usize) {
         let Some(off) = v.find(&wanted) else {
             panic!("{clnt} missing element {wanted} in Append result {v}");
         };
-        assert_eq!(v.rfind(&wanted), Some(off), "duplicate element {wanted} in Append result");
-        assert!(lastoff.is_none_or(|l| off > l), "wrong order for element {wanted} in Append result");
+        assert_eq!(
+            v.rfind(&wanted),
+            Some(off),
+            "duplicate element {wanted} in Append result"
+        );
+        assert!(
+            lastoff.is_none_or(|l| off > l),
+            "wrong order for element {wanted} in Append result"
+        );
         lastoff = Some(off);
     }
 }
@@ -146,7 +177,16 @@ fn partitioner(cfg: Arc<KvConfig>, done: Arc<AtomicBool>) {
 /// restart, as asked. Checks every client's appends, the raft state's size
 /// against `maxraftstate`, and the whole history for linearizability.
 #[allow(clippy::too_many_arguments)]
-pub fn generic_test(part: &str, nclients: usize, nservers: usize, unreliable: bool, crash: bool, partitions: bool, maxraftstate: Option<usize>, randomkeys: bool) {
+pub fn generic_test(
+    part: &str,
+    nclients: usize,
+    nservers: usize,
+    unreliable: bool,
+    crash: bool,
+    partitions: bool,
+    maxraftstate: Option<usize>,
+    randomkeys: bool,
+) {
     let mut title = String::from("Test: ");
     if unreliable {
         title += "unreliable net, "; // the network drops RPC requests and replies
@@ -163,7 +203,11 @@ pub fn generic_test(part: &str, nclients: usize, nservers: usize, unreliable: bo
     if randomkeys {
         title += "random keys, ";
     }
-    title += if nclients > 1 { "many clients" } else { "one client" };
+    title += if nclients > 1 {
+        "many clients"
+    } else {
+        "one client"
+    };
     title += &format!(" ({part})");
 
     let cfg = make_config(nservers, unreliable, maxraftstate);
@@ -177,7 +221,12 @@ pub fn generic_test(part: &str, nclients: usize, nservers: usize, unreliable: bo
         let counts = Arc::new(Mutex::new(vec![0usize; nclients]));
 
         let clients = {
-            let (cfg, oplog, done, counts) = (cfg.arc(), oplog.clone(), done_clients.clone(), counts.clone());
+            let (cfg, oplog, done, counts) = (
+                cfg.arc(),
+                oplog.clone(),
+                done_clients.clone(),
+                counts.clone(),
+            );
             thread::spawn(move || {
                 let c2 = cfg.clone();
                 spawn_clients_and_wait(&cfg, nclients, move |cli, myck| {
@@ -188,7 +237,11 @@ pub fn generic_test(part: &str, nclients: usize, nservers: usize, unreliable: bo
                         put(&c2, myck, &cli.to_string(), &last, Some(&oplog), cli);
                     }
                     while !done.load(Ordering::Acquire) {
-                        let key = if randomkeys { rng.random_range(0..nclients).to_string() } else { cli.to_string() };
+                        let key = if randomkeys {
+                            rng.random_range(0..nclients).to_string()
+                        } else {
+                            cli.to_string()
+                        };
                         let nv = element(cli, j);
                         if rng.random_range(0..1000) < 500 {
                             append(&c2, myck, &key, &nv, Some(&oplog), cli);
@@ -269,7 +322,10 @@ pub fn generic_test(part: &str, nclients: usize, nservers: usize, unreliable: bo
         } else {
             // Check that snapshots are not used.
             let ssz = cfg.snapshot_size();
-            assert_eq!(ssz, 0, "snapshot used ({ssz} bytes) although maxraftstate is -1");
+            assert_eq!(
+                ssz, 0,
+                "snapshot used ({ssz} bytes) although maxraftstate is -1"
+            );
         }
     }
 
@@ -279,19 +335,34 @@ pub fn generic_test(part: &str, nclients: usize, nservers: usize, unreliable: bo
 
 /// Checks a history; on failure writes the visualization and says where.
 pub fn check_linearizable(history: &[KvOperation]) {
-    let (res, info) = check_operations_verbose(&KvModel, history, Some(LINEARIZABILITY_CHECK_TIMEOUT));
+    if let CheckResult::Illegal = check_and_visualize(history) {
+        panic!("history is not linearizable");
+    }
+}
+
+/// Checks a history and, if it is illegal, writes the visualization to a
+/// temporary file and prints its path.
+pub fn check_and_visualize(history: &[KvOperation]) -> CheckResult {
+    let (res, info) =
+        check_operations_verbose(&KvModel, history, Some(LINEARIZABILITY_CHECK_TIMEOUT));
     match res {
         CheckResult::Ok => {}
-        CheckResult::Unknown => println!("info: linearizability check timed out, assuming history is ok"),
+        CheckResult::Unknown => {
+            println!("info: linearizability check timed out, assuming history is ok")
+        }
         CheckResult::Illegal => {
-            let path = std::env::temp_dir().join(format!("kvraft-history-{}.html", std::process::id()));
+            let path =
+                std::env::temp_dir().join(format!("kvraft-history-{}.html", std::process::id()));
             match visualize(&KvModel, history, &info, &path) {
                 Ok(()) => println!("info: wrote history visualization to {}", path.display()),
-                Err(e) => println!("info: failed to write history visualization to {}: {e}", path.display()),
+                Err(e) => println!(
+                    "info: failed to write history visualization to {}: {e}",
+                    path.display()
+                ),
             }
-            panic!("history is not linearizable");
         }
     }
+    res
 }
 
 /// Go `GenericTestSpeed`: 1000 appends from one clerk must average less than

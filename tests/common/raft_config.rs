@@ -315,7 +315,12 @@ impl Config {
         }
         self.inner.lock().rafts.iter_mut().for_each(|r| *r = None);
         self.net.cleanup();
-        let appliers: Vec<_> = self.appliers.lock().iter_mut().filter_map(|h| h.take()).collect();
+        let appliers: Vec<_> = self
+            .appliers
+            .lock()
+            .iter_mut()
+            .filter_map(|h| h.take())
+            .collect();
         for h in appliers {
             let _ = h.join();
         }
