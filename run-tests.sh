@@ -78,9 +78,9 @@ else
 fi
 
 # ---- build once, and find the test binaries in cargo's JSON messages ----
-echo "building tests (cargo test ${profile[*]} --no-run) ..."
+echo "building tests (cargo test --workspace ${profile[*]} --no-run) ..."
 build_log="$outdir/cargo-build.txt"
-if ! cargo test "${profile[@]}" --no-run --message-format=json >"$build_log.json" 2>"$build_log"; then
+if ! cargo test --workspace "${profile[@]}" --no-run --message-format=json >"$build_log.json" 2>"$build_log"; then
 	cat "$build_log" >&2
 	echo "run-tests.sh: build failed" >&2
 	exit 2

@@ -1,0 +1,392 @@
+//! Benchmarks of Raft and kvraft on the simulated network (the rows of the
+//! project's bench.md): commit latency and throughput, an idle cluster's CPU
+//! and RPC rate, kv operation latency and throughput, raft state size under
+//! snapshots, and the linearizability checker's speed.
+//!
+//! `cargo bench --bench raft_bench` runs the full version; `-- --quick` (or
+//! `BENCH_QUICK=1`) a short one. Each figure prints as `BENCH <name> <value> <unit>`.
+
+use crossbeam_channel::{unbounded, Receiver};
+use labrpc::{ClientEnd, Network, Server};
+use raft::kvraft::{Clerk, KvServer};
+use raft::linearizability::kv::{KvInput, KvModel, KvOp, KvOperation, KvOutput};
+use raft::linearizability::{check_operations, CheckResult, Operation};
+use raft::{ApplyMsg, Persister, Raft};
+use rand::Rng;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::thread;
+use std::time::{Duration, Instant};
+
+fn quick() -> bool {
+    std::env::args().any(|a| a == "--quick") || std::env::var("BENCH_QUICK").is_ok()
+}
+
+fn bench(name: &str, value: f64, unit: &str) {
+    println!("BENCH {name} {value:.3} {unit}");
+}
+
+/// CPU seconds (user + system) used by this process so far.
+fn cpu_seconds() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // Fields after the command name (which is in parentheses): utime is 14th, stime 15th.
+    let rest = stat.rsplit(')').next().unwrap_or("");
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = |i: usize| f.get(i).and_then(|x| x.parse::<f64>().ok()).unwrap_or(0.0);
+    (ticks(11) + ticks(12)) / 100.0
+}
+
+/// `n` peers' ends on `net`: `ends[i][j]` goes from i to j, all enabled.
+fn wire(net: &Network, n: usize, tag: &str) -> Vec<Vec<ClientEnd>> {
+    (0..n)
+        .map(|i| {
+            (0..n)
+                .map(|j| {
+                    let name = format!("{tag}-{i}-{j}");
+                    let end = net.make_end(&name);
+                    net.connect(&name, j);
+                    net.enable(&name, true);
+                    end
+                })
+                .collect()
+        })
+        .collect()
+}
+
+struct Cluster {
+    net: Network,
+    rafts: Vec<Raft<u64>>,
+    applies: Vec<Receiver<ApplyMsg<u64>>>,
+}
+
+fn raft_cluster(n: usize) -> Cluster {
+    let net = Network::new();
+    let mut rafts = Vec::new();
+    let mut applies = Vec::new();
+    for (i, ends) in wire(&net, n, "r").into_iter().enumerate() {
+        let (tx, rx) = unbounded();
+        let rf = Raft::make(ends, i, Persister::new(), tx).unwrap();
+        let srv = Server::new();
+        srv.add_service(rf.service());
+        net.add_server(i, srv);
+        rafts.push(rf);
+        applies.push(rx);
+    }
+    Cluster {
+        net,
+        rafts,
+        applies,
+    }
+}
+
+impl Cluster {
+    fn leader(&self) -> usize {
+        loop {
+            if let Some(i) = (0..self.rafts.len()).find(|&i| self.rafts[i].get_state().1) {
+                return i;
+            }
+            thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    fn kill(self) {
+        for rf in &self.rafts {
+            rf.kill();
+        }
+        self.net.cleanup();
+    }
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
+}
+
+fn raft_commit_latency(n_ops: usize) {
+    let c = raft_cluster(3);
+    let l = c.leader();
+    let mut lat = Vec::with_capacity(n_ops);
+    for i in 0..n_ops as u64 {
+        let t = Instant::now();
+        let (index, _, ok) = c.rafts[l].start(i);
+        assert!(ok, "leader changed during the benchmark");
+        loop {
+            match c.applies[l].recv().unwrap() {
+                ApplyMsg::Command { index: ix, .. } if ix == index => break,
+                _ => {}
+            }
+        }
+        lat.push(t.elapsed());
+    }
+    lat.sort();
+    let (p50, p99) = (percentile(&lat, 0.5), percentile(&lat, 0.99));
+    println!(
+        "raft commit, one at a time (3 peers, reliable): p50 {p50:?}, p99 {p99:?} over {n_ops}"
+    );
+    bench("raft_commit_p50", p50.as_secs_f64() * 1e6, "us");
+    bench("raft_commit_p99", p99.as_secs_f64() * 1e6, "us");
+    c.kill();
+}
+
+fn raft_throughput(secs: f64) {
+    let c = raft_cluster(3);
+    let l = c.leader();
+    let applied = Arc::new(AtomicU64::new(0));
+    let rx = c.applies[l].clone();
+    let counter = applied.clone();
+    let reader = thread::spawn(move || {
+        for m in rx {
+            if let ApplyMsg::Command { .. } = m {
+                counter.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+    });
+    let t0 = Instant::now();
+    let mut x = 0u64;
+    while t0.elapsed().as_secs_f64() < secs {
+        // Keep at most 10,000 entries in flight, so the figure is commits, not queueing.
+        if x - applied.load(Ordering::Relaxed) < 10_000 {
+            c.rafts[l].start(x);
+            x += 1;
+        } else {
+            thread::yield_now();
+        }
+    }
+    let done = applied.load(Ordering::Relaxed);
+    let rate = done as f64 / t0.elapsed().as_secs_f64();
+    println!(
+        "raft throughput, one proposer (3 peers, reliable): {rate:.0} commits/s ({done} applied)"
+    );
+    bench("raft_commits_per_s", rate, "/s");
+    c.kill();
+    reader.join().unwrap();
+}
+
+fn raft_idle(secs: u64) {
+    let c = raft_cluster(5);
+    c.leader();
+    thread::sleep(Duration::from_secs(1));
+    let (cpu0, rpc0, t0) = (cpu_seconds(), c.net.total_count(), Instant::now());
+    thread::sleep(Duration::from_secs(secs));
+    let cpu = cpu_seconds() - cpu0;
+    let rpcs = (c.net.total_count() - rpc0) as f64 / t0.elapsed().as_secs_f64();
+    println!("idle 5-peer cluster for {secs} s: {cpu:.2} CPU s, {rpcs:.1} RPCs/s");
+    bench("raft_idle_cpu", cpu * 10.0 / secs as f64, "s");
+    bench("raft_idle_rpcs_per_s", rpcs, "/s");
+    c.kill();
+}
+
+struct KvCluster {
+    net: Network,
+    servers: Vec<KvServer>,
+    n: usize,
+    clerks: AtomicU64,
+}
+
+fn kv_cluster(n: usize, maxraftstate: Option<usize>) -> (KvCluster, Vec<Persister>) {
+    let net = Network::new();
+    let mut servers = Vec::new();
+    let mut persisters = Vec::new();
+    for (i, ends) in wire(&net, n, "kv").into_iter().enumerate() {
+        let p = Persister::new();
+        let kv = KvServer::start(ends, i, p.clone(), maxraftstate).unwrap();
+        let srv = Server::new();
+        srv.add_service(kv.service());
+        srv.add_service(kv.raft().service());
+        net.add_server(i, srv);
+        servers.push(kv);
+        persisters.push(p);
+    }
+    (
+        KvCluster {
+            net,
+            servers,
+            n,
+            clerks: AtomicU64::new(0),
+        },
+        persisters,
+    )
+}
+
+impl KvCluster {
+    fn clerk(&self) -> Clerk {
+        let c = self.clerks.fetch_add(1, Ordering::Relaxed);
+        let ends = (0..self.n)
+            .map(|j| {
+                let name = format!("clerk-{c}-{j}");
+                let end = self.net.make_end(&name);
+                self.net.connect(&name, j);
+                self.net.enable(&name, true);
+                end
+            })
+            .collect();
+        Clerk::new(ends)
+    }
+
+    fn kill(self) {
+        for kv in &self.servers {
+            kv.kill();
+        }
+        self.net.cleanup();
+    }
+}
+
+fn kv_latency(n_ops: usize) {
+    let (c, _) = kv_cluster(3, None);
+    let mut ck = c.clerk();
+    ck.get("warm-up"); // waits for a leader
+    let mut lat = Vec::with_capacity(n_ops);
+    for i in 0..n_ops {
+        let t = Instant::now();
+        match i % 3 {
+            0 => ck.put("k", &i.to_string()),
+            1 => ck.append("k", "x"),
+            _ => {
+                ck.get("k");
+            }
+        }
+        lat.push(t.elapsed());
+    }
+    lat.sort();
+    let p50 = percentile(&lat, 0.5);
+    println!(
+        "kv sequential ops (3 servers, one clerk): p50 {p50:?}, p99 {:?}",
+        percentile(&lat, 0.99)
+    );
+    bench("kv_seq_op_p50", p50.as_secs_f64() * 1e6, "us");
+    c.kill();
+}
+
+fn kv_throughput(clerks: usize, secs: f64) {
+    let (c, _) = kv_cluster(3, None);
+    c.clerk().get("warm-up");
+    let c = Arc::new(c);
+    let stop = Arc::new(AtomicBool::new(false));
+    let ops = Arc::new(AtomicU64::new(0));
+    let handles: Vec<_> = (0..clerks)
+        .map(|i| {
+            let (c, stop, ops) = (c.clone(), stop.clone(), ops.clone());
+            thread::spawn(move || {
+                let mut ck = c.clerk();
+                let key = format!("k{}", i % 10);
+                while !stop.load(Ordering::Relaxed) {
+                    ck.put(&key, "v");
+                    ops.fetch_add(1, Ordering::Relaxed);
+                }
+            })
+        })
+        .collect();
+    let t0 = Instant::now();
+    thread::sleep(Duration::from_secs_f64(secs));
+    let rate = ops.load(Ordering::Relaxed) as f64 / t0.elapsed().as_secs_f64();
+    stop.store(true, Ordering::Relaxed);
+    handles.into_iter().for_each(|h| h.join().unwrap());
+    println!("kv throughput, {clerks} clerks (3 servers): {rate:.0} ops/s");
+    bench("kv_ops_per_s", rate, "/s");
+    Arc::try_unwrap(c).ok().expect("clerks are done").kill();
+}
+
+fn kv_state_ratio(n_ops: usize) {
+    let max = 1000;
+    let (c, persisters) = kv_cluster(3, Some(max));
+    let mut ck = c.clerk();
+    let mut worst = 0;
+    for i in 0..n_ops {
+        ck.append(&format!("k{}", i % 7), "x");
+        if i % 100 == 0 {
+            worst = worst.max(
+                persisters
+                    .iter()
+                    .map(|p| p.raft_state_size())
+                    .max()
+                    .unwrap(),
+            );
+        }
+    }
+    let ratio = worst as f64 / max as f64;
+    println!(
+        "raft state under snapshots: at most {worst} bytes over {n_ops} ops (maxraftstate {max})"
+    );
+    println!("BENCH kv_raft_state_ratio {ratio:.2} x");
+    c.kill();
+}
+
+/// A history from a linearizable in-memory store: each client's operations
+/// follow one another, each with a random interval, and each takes effect at
+/// a random instant inside its interval (its linearization point).
+fn generated_history(ops: usize, clients: usize, keys: usize) -> Vec<KvOperation> {
+    let mut rng = rand::rng();
+    let mut clock = vec![0i64; clients];
+    let mut history: Vec<KvOperation> = Vec::with_capacity(ops);
+    let mut points = Vec::with_capacity(ops);
+    for i in 0..ops {
+        let c = i % clients;
+        let call = clock[c] + rng.random_range(0..50);
+        let ret = call + rng.random_range(1..200);
+        clock[c] = ret + 1;
+        points.push(rng.random_range(call..=ret));
+        let op = [KvOp::Get, KvOp::Put, KvOp::Append][rng.random_range(0..3)];
+        let value = if op == KvOp::Get {
+            String::new()
+        } else {
+            format!("{i}.")
+        };
+        let key = format!("k{}", rng.random_range(0..keys));
+        history.push(Operation {
+            client_id: c,
+            input: KvInput { op, key, value },
+            call,
+            output: KvOutput::new(""),
+            ret,
+        });
+    }
+    // Run the operations in linearization-point order to learn what each Get read.
+    let mut order: Vec<usize> = (0..ops).collect();
+    order.sort_by_key(|&i| points[i]);
+    let mut store: HashMap<String, String> = HashMap::new();
+    for i in order {
+        let input = history[i].input.clone();
+        match input.op {
+            KvOp::Get => history[i].output = KvOutput::new(store.get(&input.key).map_or("", |v| v)),
+            KvOp::Put => {
+                store.insert(input.key, input.value);
+            }
+            KvOp::Append => store.entry(input.key).or_default().push_str(&input.value),
+        }
+    }
+    history
+}
+
+fn checker_speed(runs: usize) {
+    let mut times = Vec::new();
+    for _ in 0..runs {
+        let h = generated_history(2000, 50, 10);
+        let t = Instant::now();
+        let r = check_operations(&KvModel, &h, Some(Duration::from_secs(10)));
+        times.push(t.elapsed());
+        assert_eq!(
+            r,
+            CheckResult::Ok,
+            "a generated linearizable history was not accepted"
+        );
+    }
+    times.sort();
+    let median = times[times.len() / 2];
+    println!("checker: 2,000 ops, 50 clients, 10 keys: median {median:?} over {runs} histories");
+    bench("checker_history_ms", median.as_secs_f64() * 1e3, "ms");
+}
+
+fn main() {
+    let q = quick();
+    println!(
+        "raft/kvraft benchmarks ({} mode)",
+        if q { "quick" } else { "full" }
+    );
+    raft_commit_latency(if q { 500 } else { 5000 });
+    raft_throughput(if q { 1.0 } else { 5.0 });
+    raft_idle(if q { 3 } else { 10 });
+    kv_latency(if q { 500 } else { 5000 });
+    kv_throughput(100, if q { 2.0 } else { 5.0 });
+    kv_state_ratio(if q { 2000 } else { 20_000 });
+    checker_speed(if q { 3 } else { 11 });
+}
