@@ -282,12 +282,21 @@ impl NetInner {
     /// Runs a handler on the pool, growing it if requests starve.
     pub(crate) fn run_handler(self: &Arc<Self>, task: Box<dyn FnOnce() + Send>) {
         if self.pool.execute(task) {
-            let net = self.clone();
-            self.timer.after(
-                STARVED_AFTER,
-                Box::new(move || net.pool.relieve_starvation()),
-            );
+            self.check_starvation_later();
         }
+    }
+
+    /// Schedules the pool's starvation check, and the next one while requests still starve.
+    fn check_starvation_later(self: &Arc<Self>) {
+        let net = self.clone();
+        self.timer.after(
+            STARVED_AFTER,
+            Box::new(move || {
+                if net.pool.relieve_starvation() {
+                    net.check_starvation_later();
+                }
+            }),
+        );
     }
 
     /// Schedules `f` after `ms` milliseconds (at once when `ms` is 0).
