@@ -36,7 +36,8 @@ fn snapshot_rpc_3b() {
     let sz = cfg.log_size();
     assert!(
         sz <= 2 * maxraftstate,
-        "logs were not trimmed ({sz} > 2*{maxraftstate})"
+        "logs were not trimmed ({sz} > 2*{maxraftstate}; by server {:?})",
+        cfg.log_sizes()
     );
 
     // Now make a group that requires the participation of the lagging
@@ -83,7 +84,8 @@ fn snapshot_size_3b() {
     let sz = cfg.log_size();
     assert!(
         sz <= 2 * maxraftstate,
-        "logs were not trimmed ({sz} > 2*{maxraftstate})"
+        "logs were not trimmed ({sz} > 2*{maxraftstate}; by server {:?})",
+        cfg.log_sizes()
     );
 
     // Check that the snapshots are not unreasonably large.

@@ -123,14 +123,18 @@ impl KvConfig {
 
     /// The largest raft state among the servers (Go `LogSize`).
     pub fn log_size(&self) -> usize {
-        self.inner
-            .lock()
+        self.log_sizes().into_iter().max().unwrap_or(0)
+    }
+
+    /// Each server's raft state size, for failure messages.
+    pub fn log_sizes(&self) -> Vec<usize> {
+        let inner = self.inner.lock();
+        inner
             .saved
             .iter()
             .flatten()
             .map(|p| p.raft_state_size())
-            .max()
-            .unwrap_or(0)
+            .collect()
     }
 
     /// The largest snapshot among the servers (Go `SnapshotSize`).

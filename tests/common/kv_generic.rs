@@ -318,7 +318,11 @@ pub fn generic_test(
             // requests and had time to checkpoint. The 2017-2020 bound (2x) is
             // stricter than the later 8x; we keep it.
             let sz = cfg.log_size();
-            assert!(sz <= 2 * max, "logs were not trimmed ({sz} > 2*{max})");
+            assert!(
+                sz <= 2 * max,
+                "logs were not trimmed ({sz} > 2*{max}; by server {:?})",
+                cfg.log_sizes()
+            );
         } else {
             // Check that snapshots are not used.
             let ssz = cfg.snapshot_size();
