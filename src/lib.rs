@@ -66,4 +66,4 @@ mod raft;
 
 pub use error::RaftError;
 pub use persister::Persister;
-pub use raft::{ApplyMsg, Command, Entry, Raft};
+pub use raft::{ApplyMsg, Command, Entry, Raft, Status};

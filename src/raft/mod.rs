@@ -45,6 +45,23 @@ use std::thread::JoinHandle;
 pub trait Command: Clone + Send + Debug + Serialize + DeserializeOwned + 'static {}
 impl<T: Clone + Send + Debug + Serialize + DeserializeOwned + 'static> Command for T {}
 
+/// What [`Raft::status`] reports.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Status {
+    /// The current term.
+    pub term: u64,
+    /// "follower", "candidate" or "leader".
+    pub role: &'static str,
+    /// Index of the last log entry.
+    pub last_log_index: u64,
+    /// Highest index known to be committed.
+    pub commit_index: u64,
+    /// Highest index handed to the service.
+    pub last_applied: u64,
+    /// Last index covered by the snapshot (0 without one).
+    pub snapshot_index: u64,
+}
+
 /// A Raft peer (Go `*Raft`). Cloning gives another handle to the same peer.
 pub struct Raft<C: Command> {
     shared: Arc<Shared<C>>,
@@ -159,6 +176,24 @@ impl<C: Command> Raft<C> {
     pub fn get_state(&self) -> (u64, bool) {
         let st = self.shared.state.lock();
         (st.current_term, st.role == Role::Leader)
+    }
+
+    /// A read-only picture of the peer for dashboards and tools (not in the Go
+    /// API; the tests use only `get_state`).
+    pub fn status(&self) -> Status {
+        let st = self.shared.state.lock();
+        Status {
+            term: st.current_term,
+            role: match st.role {
+                Role::Follower => "follower",
+                Role::Candidate => "candidate",
+                Role::Leader => "leader",
+            },
+            last_log_index: st.log.last_index(),
+            commit_index: st.commit_index,
+            last_applied: st.last_applied,
+            snapshot_index: st.log.base_index(),
+        }
     }
 
     /// The service has saved its state through `index` in `snapshot`: Raft may
