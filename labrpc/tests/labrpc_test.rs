@@ -306,8 +306,8 @@ mod labrpc {
 
     // ----- Beyond the Go suite: the modes and rules the Raft tests lean on. -----
 
-    /// With long delays, a call to an unreachable server fails after up to 7 s
-    /// (not up to 100 ms); without, within 100 ms.
+    /// With long delays, a call to an unreachable server fails after up to 7 s;
+    /// without, within 100 ms.
     #[test]
     fn long_delays() {
         let (net, _js, e) = setup("s", "e");
@@ -319,9 +319,11 @@ mod labrpc {
         for p in pending {
             assert_eq!(p.wait().unwrap_err(), RpcError::Failed);
         }
+        // Up to 100 ms each; the bound is loose so a busy machine cannot fail it,
+        // and still far below what long delays give (checked next).
         assert!(
-            t0.elapsed() < Duration::from_millis(150),
-            "short delay took {:?}",
+            t0.elapsed() < Duration::from_secs(1),
+            "short delays took {:?}",
             t0.elapsed()
         );
 
@@ -383,7 +385,9 @@ mod labrpc {
         );
         for (i, r, t) in got {
             assert_eq!(r.unwrap(), format!("handler2-{i}"));
-            assert!(t < Duration::from_millis(2400), "reply {i} took {t:?}");
+            // At most 2.2 s of delay; loose, so a busy machine cannot fail it,
+            // but a delay in the wrong unit (seconds) would.
+            assert!(t < Duration::from_secs(5), "reply {i} took {t:?}");
         }
     }
 
