@@ -421,11 +421,12 @@ mod labrpc {
         let t0 = Instant::now();
         let (tx, rx) = unbounded();
         thread::spawn(move || tx.send(p.wait()));
+        // The handler is held for up to 20 s; the call must fail long before.
         let r = rx
-            .recv_timeout(Duration::from_millis(500))
+            .recv_timeout(Duration::from_secs(2))
             .expect("call still stuck");
         assert_eq!(r.unwrap_err(), RpcError::Failed);
-        assert!(t0.elapsed() < Duration::from_millis(500));
+        assert!(t0.elapsed() < Duration::from_secs(2));
         drop(gate);
     }
 
