@@ -97,12 +97,12 @@ fn main() -> ExitCode {
     let mut injector = schedule::Injector::new();
     let mut events: Vec<(f64, String)> = Vec::new();
     let total = o.seconds as f64;
-    let tick = if o.tty {
+    // The display refreshes on a timer channel; nothing else waits on it.
+    let ticker = crossbeam_channel::tick(if o.tty {
         Duration::from_millis(250)
     } else {
         Duration::from_secs(1)
-    };
-    let mut next = t0 + tick;
+    });
     loop {
         let elapsed = t0.elapsed().as_secs_f64();
         for e in injector.advance(&cluster, o.peers, elapsed / total) {
@@ -130,14 +130,15 @@ fn main() -> ExitCode {
         if elapsed >= total {
             break;
         }
-        std::thread::sleep(next.saturating_duration_since(Instant::now()));
-        next += tick;
+        let _ = ticker.recv();
     }
 
     // Heal everything and let the clerks finish what they were doing.
     injector.heal_all(&cluster);
     println!("\nhealing the cluster; waiting for the clients' last operations ...");
-    std::thread::sleep(Duration::from_secs(1));
+    // Give the clerks a second on the healed cluster (a timer, not a handshake:
+    // `finish` below is what waits for them).
+    let _ = crossbeam_channel::after(Duration::from_secs(1)).recv();
     let history = clients.finish();
     let final_terms: Vec<String> = cluster
         .views()
