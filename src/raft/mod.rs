@@ -165,7 +165,9 @@ impl<C: Command> Raft<C> {
         let term = st.current_term;
         let index = st.log.push(Entry { term, command });
         st.match_index[s.me] = index;
-        st.persist();
+        // Saved by the replication thread before it sends the entry (one save
+        // for all the entries started meanwhile), or by advance_commit.
+        st.log_unsaved = true;
         s.advance_commit(&mut st); // commits at once only in a cluster of one
         dlog!("LOG1", s.me, term, "start: entry {index}");
         s.repl_cv.notify_all(); // replicate now, not at the next heartbeat

@@ -20,18 +20,44 @@ pub(crate) struct Restored<C> {
 }
 
 impl<C: Command> State<C> {
-    fn encode(&self) -> Vec<u8> {
-        codec::encode(&(self.current_term, self.voted_for, &self.log)).unwrap_or_else(|e| {
+    /// The bytes of `(current_term, voted_for, log)`, exactly as the codec
+    /// would encode that tuple (so `restore` decodes it in one call), but
+    /// built from the log's cache of encoded entries: a persist costs one
+    /// copy of the log's bytes, not a fresh encoding of every entry.
+    fn encode(&mut self) -> Vec<u8> {
+        let header = (
+            self.current_term,
+            self.voted_for,
+            self.log.base_index(),
+            self.log.base_term(),
+            self.log.entries().len() as u64, // a Vec is encoded as its length, then its elements
+        );
+        let me = self.me;
+        let fail = |e: codec::CodecError| -> ! {
             // Only a state over the codec's size limit gets here: a bug in the
             // service (it never snapshots), not bad input.
-            panic!("S{}: cannot persist raft state: {e}", self.me)
-        })
+            panic!("S{me}: cannot persist raft state: {e}")
+        };
+        let header = codec::encode(&header).unwrap_or_else(|e| fail(e));
+        let entries = self.log.encoded_entries().unwrap_or_else(|e| fail(e));
+        if (header.len() + entries.len()) as u64 > codec::MAX_ENCODED_LEN {
+            panic!(
+                "S{me}: cannot persist raft state: {} bytes is over the codec's limit",
+                header.len() + entries.len()
+            );
+        }
+        let mut bytes = std::mem::take(&mut self.spare_buffer);
+        bytes.clear();
+        bytes.extend_from_slice(&header);
+        bytes.extend_from_slice(entries);
+        bytes
     }
 
     /// Saves `currentTerm`, `votedFor` and the log. Call it, under the lock,
     /// after changing any of them and before the change is visible to another
-    /// peer (a reply or an RPC).
-    pub(crate) fn persist(&self) {
+    /// peer (a reply or an RPC). Clears `log_unsaved`.
+    pub(crate) fn persist(&mut self) {
+        self.log_unsaved = false;
         let bytes = self.encode();
         dlog!(
             "PERS",
@@ -43,11 +69,12 @@ impl<C: Command> State<C> {
             self.log.last_index(),
             bytes.len()
         );
-        self.persister.save_raft_state(bytes);
+        self.spare_buffer = self.persister.swap_raft_state(bytes);
     }
 
     /// Saves the state and a snapshot together (one atomic write).
-    pub(crate) fn persist_with_snapshot(&self, snapshot: Vec<u8>) {
+    pub(crate) fn persist_with_snapshot(&mut self, snapshot: Vec<u8>) {
+        self.log_unsaved = false;
         let bytes = self.encode();
         dlog!(
             "PERS",
@@ -59,6 +86,15 @@ impl<C: Command> State<C> {
             snapshot.len()
         );
         self.persister.save_state_and_snapshot(bytes, snapshot);
+    }
+
+    /// Saves entries that `start` appended without saving, if there are any.
+    /// Called before the leader shows its log to anyone: before it sends
+    /// AppendEntries, and before it counts itself toward a commit.
+    pub(crate) fn persist_if_unsaved(&mut self) {
+        if self.log_unsaved {
+            self.persist();
+        }
     }
 }
 
@@ -102,4 +138,47 @@ pub(crate) fn restore<C: Command>(
         voted_for,
         log,
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::raft::log::Entry;
+
+    /// The incrementally built bytes must be exactly what the codec writes for
+    /// the tuple, through appends, truncation and compaction, or `restore`
+    /// would reject (or misread) what `persist` saved.
+    #[test]
+    fn incremental_encoding_matches_the_codec() {
+        let persister = crate::Persister::new();
+        let mut st: State<String> = State::new(0, 3, persister.clone());
+        let check = |st: &mut State<String>| {
+            st.persist();
+            let expect = codec::encode(&(st.current_term, st.voted_for, &st.log)).unwrap();
+            assert_eq!(persister.read_raft_state(), expect);
+            let r = restore::<String>(&expect, 3).unwrap().unwrap();
+            assert_eq!(r.log.entries(), st.log.entries());
+        };
+        check(&mut st);
+        st.current_term = 3;
+        st.voted_for = Some(2);
+        for i in 1..=10u64 {
+            st.log.push(Entry {
+                term: 1 + i / 4,
+                command: "x".repeat(i as usize * 50),
+            });
+            check(&mut st);
+        }
+        st.log.truncate_from(7);
+        check(&mut st);
+        st.log.push(Entry {
+            term: 3,
+            command: "new".into(),
+        });
+        check(&mut st);
+        st.log.compact_to(4, 2);
+        check(&mut st);
+        st.log.compact_to(20, 3); // past the end: the log is replaced
+        check(&mut st);
+    }
 }

@@ -3,9 +3,10 @@
 //! While a peer leads, one **replication thread** per follower sends it
 //! AppendEntries (or, when the follower needs entries the log no longer holds,
 //! InstallSnapshot: see `snapshot.rs`). The thread waits on `repl_cv` while
-//! there is nothing to send; `start()` wakes it for new entries and the state
-//! thread wakes it when a heartbeat is due, so agreement never waits for the
-//! next heartbeat.
+//! there is nothing to send; `start()` wakes it for new entries, the state
+//! thread wakes it when a heartbeat is due, and `advance_commit` wakes it when
+//! the commit index moves, so neither agreement nor a follower's learning that
+//! an entry committed waits for the next heartbeat.
 //!
 //! A thread waits for its reply at most one heartbeat interval. A reply that
 //! comes later (the network may hold it back for seconds) is kept and handled
@@ -64,9 +65,10 @@ impl<C: Command> Shared<C> {
     /// The replication thread for `peer` while this peer leads `term`.
     fn replicator(&self, peer: usize, term: u64) {
         let mut late: Vec<Late> = Vec::new();
-        // After a failed or unanswered RPC, new entries wait for the next
-        // heartbeat instead of being resent at once (no tight retry loop).
-        let mut backoff = false;
+        // RPCs in a row that got no answer. A lost message is resent at once,
+        // once; after that new entries wait for the next heartbeat, so an
+        // unreachable follower costs one RPC per heartbeat, not a tight loop.
+        let mut failures = 0;
         let mut st = self.state.lock();
         loop {
             if self.killed() || st.role != Role::Leader || st.current_term != term {
@@ -77,7 +79,7 @@ impl<C: Command> Shared<C> {
                 return;
             }
             let behind = st.next_index[peer] <= st.log.last_index();
-            let send_now = st.heartbeat_due[peer] || (behind && !backoff);
+            let send_now = st.heartbeat_due[peer] || (behind && failures < 2);
             if !send_now {
                 self.repl_cv.wait(&mut st);
                 continue;
@@ -89,7 +91,10 @@ impl<C: Command> Shared<C> {
             } else {
                 self.send_append(&mut st, peer, deadline)
             };
-            backoff = !matches!(outcome, Outcome::Answered);
+            failures = match outcome {
+                Outcome::Answered => 0,
+                _ => failures + 1,
+            };
             if let Outcome::Unanswered(l) = outcome {
                 if late.len() == MAX_LATE {
                     late.remove(0);
@@ -120,6 +125,7 @@ impl<C: Command> Shared<C> {
         peer: usize,
         deadline: Instant,
     ) -> Outcome {
+        st.persist_if_unsaved(); // entries start() appended must be saved before anyone sees them
         let prev = st.next_index[peer] - 1;
         let args = AppendEntriesArgs {
             term: st.current_term,
@@ -170,11 +176,8 @@ impl<C: Command> Shared<C> {
         let Ok(reply) = r else {
             return Outcome::Failed;
         };
-        if self.observe_term(st, reply.term)
-            || st.role != Role::Leader
-            || st.current_term != sent.term
-        {
-            return Outcome::Answered; // stale: we are no longer the leader that sent this
+        if !self.still_leader_for(st, sent, reply.term) {
+            return Outcome::Answered;
         }
         if reply.success {
             // The follower's log matches ours through prev + the entries sent.
@@ -208,15 +211,28 @@ impl<C: Command> Shared<C> {
         Outcome::Answered
     }
 
+    /// The prologue of every reply the leader handles: adopt a newer term the
+    /// reply carries, and say whether this peer is still the leader of the term
+    /// in which it sent the RPC (if not, the reply is stale and is ignored).
+    pub(crate) fn still_leader_for(&self, st: &mut State<C>, sent: &Sent, reply_term: u64) -> bool {
+        !self.observe_term(st, reply_term)
+            && st.role == Role::Leader
+            && st.current_term == sent.term
+    }
+
     /// Figure 2, "Leaders": if there is an N > commitIndex held by a majority
     /// with log[N].term == currentTerm, set commitIndex = N. Only entries of
     /// the current term commit by counting (§5.4.2, the Figure 8 problem).
+    /// When the commit index moves, the followers are told at once (an
+    /// AppendEntries carries `leader_commit`) rather than at the next heartbeat.
     pub(crate) fn advance_commit(&self, st: &mut State<C>) {
         let mut matched = st.match_index.clone();
         matched[self.me] = st.log.last_index();
         matched.sort_unstable();
         let n = matched[st.n - st.majority()];
         if n > st.commit_index && st.log.term_at(n) == Some(st.current_term) {
+            // The leader counted its own log: it must be saved first.
+            st.persist_if_unsaved();
             dlog!(
                 "CMIT",
                 self.me,
@@ -227,6 +243,10 @@ impl<C: Command> Shared<C> {
             );
             st.commit_index = n;
             self.apply_cv.notify_one();
+            for p in (0..st.n).filter(|&p| p != self.me) {
+                st.heartbeat_due[p] = true;
+            }
+            self.repl_cv.notify_all();
         }
     }
 

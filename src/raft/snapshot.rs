@@ -103,10 +103,7 @@ impl<C: Command> Shared<C> {
         let Ok(reply) = r else {
             return Outcome::Failed;
         };
-        if self.observe_term(st, reply.term)
-            || st.role != Role::Leader
-            || st.current_term != sent.term
-        {
+        if !self.still_leader_for(st, sent, reply.term) {
             return Outcome::Answered;
         }
         st.match_index[peer] = st.match_index[peer].max(sent.prev_log_index);

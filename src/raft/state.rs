@@ -41,6 +41,10 @@ pub(crate) struct State<C> {
     pub(crate) voted_for: Option<usize>,
     /// The log, with absolute indexes.
     pub(crate) log: Log<C>,
+    /// True when `start` has appended entries that are not saved yet. The
+    /// leader saves them once for a whole batch, before any other peer can
+    /// see them (`persist_if_unsaved`), instead of once per `start`.
+    pub(crate) log_unsaved: bool,
 
     // Volatile state on all servers.
     pub(crate) role: Role,
@@ -60,11 +64,16 @@ pub(crate) struct State<C> {
     pub(crate) next_index: Vec<u64>,
     /// For each peer, highest index known to be replicated on it.
     pub(crate) match_index: Vec<u64>,
-    /// For each peer, set by the state thread when a heartbeat is due.
+    /// For each peer, set when it must hear from the leader now: by the
+    /// state thread when a heartbeat is due, by `advance_commit` when the
+    /// commit index moved.
     pub(crate) heartbeat_due: Vec<bool>,
 
     /// Where the persistent state goes.
     pub(crate) persister: Persister,
+    /// The buffer of the state saved before the last one, reused by the next
+    /// save (see `Persister::swap_raft_state`).
+    pub(crate) spare_buffer: Vec<u8>,
 }
 
 impl<C: Command> State<C> {
@@ -75,6 +84,7 @@ impl<C: Command> State<C> {
             current_term: 0,
             voted_for: None,
             log: Log::new(),
+            log_unsaved: false,
             role: Role::Follower,
             commit_index: 0,
             last_applied: 0,
@@ -85,6 +95,7 @@ impl<C: Command> State<C> {
             match_index: vec![0; n],
             heartbeat_due: vec![false; n],
             persister,
+            spare_buffer: Vec::new(),
         }
     }
 
