@@ -192,7 +192,8 @@ fn broken_server_is_caught_3a() {
             get(&c, myck, "k", Some(&log), me);
         }
     });
-    let result = check_and_visualize(&oplog.read());
+    let (result, page) = check_and_visualize(&oplog.take());
+    assert!(page.is_some(), "no page written for an illegal history");
     assert_eq!(
         result,
         CheckResult::Illegal,

@@ -12,7 +12,8 @@ use super::{Model, Operation};
 use std::collections::BTreeMap;
 
 /// What a kv operation did.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum KvOp {
     /// Read the key.
     Get,
@@ -45,13 +46,20 @@ pub struct KvOutput {
 impl KvOutput {
     /// The output of a Get that read `value` (or of a write, with "").
     pub fn new(value: &str) -> KvOutput {
-        let cut = value.char_indices().rev().nth(39).map_or(0, |(i, _)| i);
+        let cut = value
+            .char_indices()
+            .rev()
+            .nth(TAIL - 1)
+            .map_or(0, |(i, _)| i);
         KvOutput {
             value: Fingerprint::of(value),
             tail: value[cut..].to_string(),
         }
     }
 }
+
+/// Characters of a value kept for display.
+const TAIL: usize = 40;
 
 /// A kv history's operation.
 pub type KvOperation = Operation<KvInput, KvOutput>;
@@ -154,8 +162,65 @@ impl Model for KvModel {
         }
     }
 
+    fn describe_input(&self, input: &KvInput) -> String {
+        match input.op {
+            KvOp::Get => format!("get('{}')", input.key),
+            KvOp::Put => format!("put('{}', '{}')", input.key, input.value),
+            KvOp::Append => format!("append('{}', '{}')", input.key, input.value),
+        }
+    }
+
+    fn describe_output(&self, output: &KvOutput) -> String {
+        if output.value.len as usize > output.tail.len() {
+            format!("'...{}' ({} bytes)", output.tail, output.value.len)
+        } else {
+            format!("'{}'", output.tail)
+        }
+    }
+
+    fn describe_partition(&self, history: &[KvOperation], ops: &[usize]) -> String {
+        ops.first()
+            .map_or_else(String::new, |&i| format!("key '{}'", history[i].input.key))
+    }
+
     fn describe_state(&self, state: &Fingerprint) -> String {
-        format!("({} bytes)", state.len)
+        format!("a value of {} bytes", state.len)
+    }
+
+    /// Replays the run on the value's last characters (enough to show), not
+    /// on fingerprints, so the page can say what the value ended with.
+    fn describe_run(&self, run: &[&KvOperation]) -> Vec<String> {
+        let mut tail = String::new();
+        let mut len = 0u64;
+        run.iter()
+            .map(|op| {
+                match op.input.op {
+                    KvOp::Get => {
+                        tail.clone_from(&op.output.tail);
+                        len = op.output.value.len;
+                    }
+                    KvOp::Put => {
+                        tail.clone_from(&op.input.value);
+                        len = op.input.value.len() as u64;
+                    }
+                    KvOp::Append => {
+                        tail.push_str(&op.input.value);
+                        len += op.input.value.len() as u64;
+                    }
+                }
+                let cut = tail
+                    .char_indices()
+                    .rev()
+                    .nth(TAIL - 1)
+                    .map_or(0, |(i, _)| i);
+                tail.drain(..cut);
+                if len as usize > tail.len() {
+                    format!("'...{tail}' ({len} bytes)")
+                } else {
+                    format!("'{tail}'")
+                }
+            })
+            .collect()
     }
 }
 

@@ -13,17 +13,31 @@
 //! whose operation is not yet linearized, undo the last choice and try the
 //! next. A cache of visited (set of linearized operations, model state) pairs
 //! prunes repeated work. A model can split a history into independent parts
-//! (per key, for a kv store), which are checked separately.
+//! (per key, for a kv store), which are checked side by side: the history is
+//! illegal if any part is ([`check`] says how no part can hide another).
+//!
+//! The files: `search.rs` is the algorithm for one part, `memo.rs` its
+//! bounded memo, `check.rs` the driver over parts, `visualize.rs` the HTML
+//! page, `kv.rs` the key/value model and `history.rs` the JSON-lines format
+//! the `lincheck` command reads.
 //!
 //! This module knows nothing of Raft or kvraft: a model and a history go in, a
 //! verdict comes out.
 
+mod check;
+pub mod history;
 pub mod kv;
+mod memo;
 mod search;
+#[cfg(test)]
+mod tests;
 mod visualize;
 
-pub use search::{check_operations, check_operations_verbose, CheckResult, LinearizationInfo};
-pub use visualize::visualize;
+pub use check::{
+    check_operations, check_operations_verbose, check_operations_with, CheckOptions, CheckResult,
+    LinearizationInfo, PartitionResult,
+};
+pub use visualize::{visualize, visualize_with, PageOptions};
 
 use std::fmt::Debug;
 use std::hash::Hash;
@@ -44,18 +58,30 @@ pub struct Operation<I, O> {
 }
 
 /// A sequential specification: what a correct single copy would do.
-pub trait Model {
-    /// The model's state (compared and hashed by the search's cache).
-    type State: Clone + Eq + Hash + Debug;
+///
+/// The bounds let the parts of a history be searched on several threads.
+pub trait Model: Sync {
+    /// The model's state (compared and hashed by the search's memo).
+    type State: Clone + Eq + Hash + Debug + Send;
     /// An operation's input.
-    type Input: Clone + Debug;
+    type Input: Clone + Debug + Sync;
     /// An operation's output.
-    type Output: Clone + Debug;
+    type Output: Clone + Debug + Sync;
 
     /// Splits a history into parts that can be checked separately (indexes
     /// into `history`). The default keeps it whole.
     fn partition(&self, history: &[Operation<Self::Input, Self::Output>]) -> Vec<Vec<usize>> {
         vec![(0..history.len()).collect()]
+    }
+
+    /// A name for one part, for the history page (e.g. "key 'x'").
+    fn describe_partition(
+        &self,
+        history: &[Operation<Self::Input, Self::Output>],
+        ops: &[usize],
+    ) -> String {
+        let _ = history;
+        format!("{} operations", ops.len())
     }
 
     /// The initial state.
@@ -70,13 +96,40 @@ pub trait Model {
         output: &Self::Output,
     ) -> Option<Self::State>;
 
-    /// A short description of an operation, for the visualization.
+    /// A short description of an operation, for the history page's bars.
     fn describe_operation(&self, input: &Self::Input, output: &Self::Output) -> String {
         format!("{input:?} -> {output:?}")
     }
 
-    /// A short description of a state, for the visualization.
+    /// An operation's input alone, for the page's details.
+    fn describe_input(&self, input: &Self::Input) -> String {
+        format!("{input:?}")
+    }
+
+    /// An operation's output alone, for the page's details.
+    fn describe_output(&self, output: &Self::Output) -> String {
+        format!("{output:?}")
+    }
+
+    /// A short description of a state, for the history page.
     fn describe_state(&self, state: &Self::State) -> String {
         format!("{state:?}")
+    }
+
+    /// The state after each operation of `run`, done one after another from
+    /// the initial state, described for the history page. The default replays
+    /// [`Model::step`]; a model whose states are compressed (kv's fingerprints)
+    /// can say more by replaying its own way. Stops early if a step fails.
+    fn describe_run(&self, run: &[&Operation<Self::Input, Self::Output>]) -> Vec<String> {
+        let mut state = self.init();
+        let mut out = Vec::with_capacity(run.len());
+        for op in run {
+            match self.step(&state, &op.input, &op.output) {
+                Some(next) => state = next,
+                None => break,
+            }
+            out.push(self.describe_state(&state));
+        }
+        out
     }
 }

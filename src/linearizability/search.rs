@@ -1,93 +1,15 @@
-//! The search: porcupine's `checkSingle`, over an index-linked list of events.
+//! The search for one partition: porcupine's `checkSingle` (Lowe's algorithm
+//! with a memo), written so it can stop after a number of steps and be
+//! resumed later, maybe on another thread. That is what lets the driver
+//! (`check.rs`) give every partition its turn.
 
-use super::{Model, Operation};
-use std::collections::HashSet;
-use std::rc::Rc;
-use std::time::{Duration, Instant};
-
-/// The verdict on a history.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum CheckResult {
-    /// Some order of the operations explains every output.
-    Ok,
-    /// No order does: the system is not linearizable.
-    Illegal,
-    /// The time limit passed first (the Go tests then pass, with a note).
-    Unknown,
-}
-
-/// What the search found, for [`super::visualize`]: per partition, its
-/// operations and the longest partial linearization that includes each.
-#[derive(Clone, Debug, Default)]
-pub struct LinearizationInfo {
-    pub(crate) partitions: Vec<PartitionInfo>,
-}
-
-#[derive(Clone, Debug)]
-pub(crate) struct PartitionInfo {
-    /// Indexes into the history.
-    pub(crate) ops: Vec<usize>,
-    /// For each operation of the partition (by position in `ops`), the longest
-    /// linearized prefix found that contains it, as positions in `ops`.
-    pub(crate) longest: Vec<Rc<Vec<usize>>>,
-    pub(crate) ok: bool,
-}
+use super::memo::{Memo, MemoBudget};
+use super::{CheckResult, Model, Operation};
 
 const NONE: usize = usize::MAX;
 
-/// Checks `history` against `model`, giving up with `Unknown` after `timeout`.
-pub fn check_operations<M: Model>(
-    model: &M,
-    history: &[Operation<M::Input, M::Output>],
-    timeout: Option<Duration>,
-) -> CheckResult {
-    check(model, history, timeout, false).0
-}
-
-/// Like [`check_operations`], and also returns what the visualization needs.
-pub fn check_operations_verbose<M: Model>(
-    model: &M,
-    history: &[Operation<M::Input, M::Output>],
-    timeout: Option<Duration>,
-) -> (CheckResult, LinearizationInfo) {
-    check(model, history, timeout, true)
-}
-
-fn check<M: Model>(
-    model: &M,
-    history: &[Operation<M::Input, M::Output>],
-    timeout: Option<Duration>,
-    verbose: bool,
-) -> (CheckResult, LinearizationInfo) {
-    let deadline = timeout.map(|t| Instant::now() + t);
-    let mut info = LinearizationInfo::default();
-    let mut result = CheckResult::Ok;
-    for ops in model.partition(history) {
-        let part: Vec<&Operation<M::Input, M::Output>> = ops.iter().map(|&i| &history[i]).collect();
-        let (r, longest) = check_single(model, &part, deadline, verbose);
-        info.partitions.push(PartitionInfo {
-            ops,
-            longest,
-            ok: r == CheckResult::Ok,
-        });
-        match r {
-            CheckResult::Ok => {}
-            CheckResult::Illegal => {
-                result = CheckResult::Illegal;
-                if !verbose {
-                    break;
-                }
-            }
-            CheckResult::Unknown => {
-                if result == CheckResult::Ok {
-                    result = CheckResult::Unknown;
-                }
-                break;
-            }
-        }
-    }
-    (result, info)
-}
+/// How often (in steps) the search asks whether it should stop.
+const POLL_EVERY: u64 = 256;
 
 /// The call and return events of n operations in one doubly linked list, in
 /// time order. Node `2i` is operation i's call, `2i + 1` its return; node
@@ -152,200 +74,139 @@ impl Events {
     }
 }
 
-fn check_single<M: Model>(
-    model: &M,
-    ops: &[&Operation<M::Input, M::Output>],
-    deadline: Option<Instant>,
+/// A search in progress over one partition's operations.
+pub(crate) struct Search<'h, 'b, M: Model> {
+    model: &'h M,
+    ops: Vec<&'h Operation<M::Input, M::Output>>,
+    events: Events,
+    /// Bit i set: operation i is in the current partial linearization.
+    linearized: Vec<u64>,
+    memo: Memo<'b, M::State>,
+    /// The choices made so far: (call event, model state before it).
+    calls: Vec<(usize, M::State)>,
+    state: M::State,
+    /// The event the search looks at next.
+    entry: usize,
     verbose: bool,
-) -> (CheckResult, Vec<Rc<Vec<usize>>>) {
-    let n = ops.len();
-    let head = 2 * n;
-    let mut events = Events::new(ops);
-    let mut linearized = vec![0u64; n.div_ceil(64)];
-    let mut cache: HashSet<(Vec<u64>, M::State)> = HashSet::new();
-    // The choices made so far: (call event, state before it).
-    let mut calls: Vec<(usize, M::State)> = Vec::new();
-    let empty = Rc::new(Vec::new());
-    let mut longest: Vec<Rc<Vec<usize>>> = (0..n).map(|_| empty.clone()).collect();
-    let mut state = model.init();
-    let mut entry = events.next[head];
-    let mut steps = 0u64;
-    while events.next[head] != NONE {
-        steps += 1;
-        if steps % 1024 == 0 && deadline.is_some_and(|d| Instant::now() > d) {
-            return (CheckResult::Unknown, longest);
-        }
-        if entry % 2 == 0 {
-            // A call: try to linearize this operation now.
-            let op = entry / 2;
-            let mut advanced = false;
-            if let Some(new_state) = model.step(&state, &ops[op].input, &ops[op].output) {
-                let mut lin = linearized.clone();
-                lin[op / 64] |= 1 << (op % 64);
-                if cache.insert((lin, new_state.clone())) {
-                    calls.push((entry, std::mem::replace(&mut state, new_state)));
-                    linearized[op / 64] |= 1 << (op % 64);
-                    events.lift(entry);
-                    entry = events.next[head];
-                    advanced = true;
-                }
-            }
-            if !advanced {
-                entry = events.next[entry];
-            }
-        } else {
-            // A return whose operation is not linearized yet: some earlier
-            // choice was wrong. Undo the last one and try the next candidate.
-            if verbose {
-                record_longest(&calls, &mut longest);
-            }
-            let Some((call, prev_state)) = calls.pop() else {
-                return (CheckResult::Illegal, longest);
-            };
-            state = prev_state;
-            let op = call / 2;
-            linearized[op / 64] &= !(1 << (op % 64));
-            events.unlift(call);
-            entry = events.next[call];
-        }
-    }
-    let all = Rc::new(calls.iter().map(|(c, _)| c / 2).collect::<Vec<_>>());
-    (CheckResult::Ok, vec![all; n])
+    /// The longest partial linearization seen (operation positions, in order).
+    longest: Vec<usize>,
+    /// How many of `calls`' first entries are `longest`'s first entries:
+    /// keeping `longest` up to date then copies only what changed.
+    common: usize,
+    /// The operation whose return forced the search back from `longest`:
+    /// it could not be placed after it. This is where the history breaks.
+    blocker: Option<usize>,
 }
 
-/// Remembers, for each operation in the current partial linearization, the
-/// longest one seen that contains it.
-fn record_longest<S>(calls: &[(usize, S)], longest: &mut [Rc<Vec<usize>>]) {
-    let mut seq: Option<Rc<Vec<usize>>> = None;
-    for (c, _) in calls {
-        let op = c / 2;
-        if calls.len() > longest[op].len() {
-            let s = seq.get_or_insert_with(|| Rc::new(calls.iter().map(|(c, _)| c / 2).collect()));
-            longest[op] = s.clone();
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::super::kv::{KvInput, KvModel, KvOp, KvOperation, KvOutput};
-    use super::*;
-
-    fn op(
-        client: usize,
-        kind: KvOp,
-        key: &str,
-        value: &str,
-        out: &str,
-        call: i64,
-        ret: i64,
-    ) -> KvOperation {
-        Operation {
-            client_id: client,
-            input: KvInput {
-                op: kind,
-                key: key.into(),
-                value: value.into(),
-            },
-            call,
-            output: KvOutput::new(out),
-            ret,
+impl<'h, 'b, M: Model> Search<'h, 'b, M> {
+    /// Prepares the search of `ops`. With `verbose`, it also keeps what the
+    /// history page needs (the longest linearization and where it broke).
+    pub(crate) fn new(
+        model: &'h M,
+        ops: Vec<&'h Operation<M::Input, M::Output>>,
+        budget: &'b MemoBudget,
+        verbose: bool,
+    ) -> Self {
+        let events = Events::new(&ops);
+        let words = ops.len().div_ceil(64);
+        let head = 2 * ops.len();
+        Search {
+            model,
+            entry: events.next[head],
+            events,
+            linearized: vec![0; words],
+            memo: Memo::new(budget, words),
+            calls: Vec::new(),
+            state: model.init(),
+            verbose,
+            longest: Vec::new(),
+            common: 0,
+            blocker: None,
+            ops,
         }
     }
 
-    fn verdict(h: &[KvOperation]) -> CheckResult {
-        check_operations(&KvModel, h, Some(Duration::from_secs(5)))
+    /// Runs up to `steps` steps; `stop` is asked every few hundred. Returns
+    /// the verdict, or `None` if the steps ran out or `stop` said so first.
+    pub(crate) fn run(&mut self, steps: u64, stop: &dyn Fn() -> bool) -> Option<CheckResult> {
+        let head = 2 * self.ops.len();
+        let mut taken = 0u64;
+        while self.events.next[head] != NONE {
+            taken += 1;
+            if taken % POLL_EVERY == 0 && (taken >= steps || stop()) {
+                self.note_longest(None);
+                return None;
+            }
+            if self.entry % 2 == 0 {
+                self.try_call();
+            } else if !self.backtrack() {
+                return Some(CheckResult::Illegal);
+            }
+        }
+        self.note_longest(None);
+        Some(CheckResult::Ok)
     }
 
-    #[test]
-    fn sequential_and_concurrent_good_histories() {
-        use KvOp::*;
-        // One client, in order.
-        let h = vec![
-            op(0, Put, "x", "a", "", 0, 10),
-            op(0, Append, "x", "b", "", 20, 30),
-            op(0, Get, "x", "", "ab", 40, 50),
-        ];
-        assert_eq!(verdict(&h), CheckResult::Ok);
-        // Two concurrent writes; each read sees some order consistent with time.
-        let h = vec![
-            op(0, Put, "x", "1", "", 0, 100),
-            op(1, Put, "x", "2", "", 10, 90),
-            op(2, Get, "x", "", "1", 95, 110), // 2 then 1
-            op(3, Get, "x", "", "1", 120, 130),
-        ];
-        assert_eq!(verdict(&h), CheckResult::Ok);
-        // A read concurrent with a write may see either value.
-        let h = vec![
-            op(0, Put, "y", "old", "", 0, 5),
-            op(0, Put, "y", "new", "", 10, 50),
-            op(1, Get, "y", "", "old", 20, 30),
-            op(2, Get, "y", "", "new", 25, 60),
-        ];
-        assert_eq!(verdict(&h), CheckResult::Ok);
-        // Keys are independent; a missing key reads "".
-        let h = vec![
-            op(0, Put, "a", "1", "", 0, 10),
-            op(1, Get, "b", "", "", 0, 10),
-        ];
-        assert_eq!(verdict(&h), CheckResult::Ok);
+    /// At a call: linearize the operation here if the model gives its output
+    /// and the memo has not seen the result; else move on to the next event.
+    fn try_call(&mut self) {
+        let op = self.entry / 2;
+        let (word, bit) = (op / 64, 1u64 << (op % 64));
+        let new_state = self
+            .model
+            .step(&self.state, &self.ops[op].input, &self.ops[op].output);
+        if let Some(new_state) = new_state {
+            self.linearized[word] |= bit;
+            if self.memo.insert(&self.linearized, &new_state) {
+                let before = std::mem::replace(&mut self.state, new_state);
+                self.calls.push((self.entry, before));
+                self.events.lift(self.entry);
+                self.entry = self.events.next[2 * self.ops.len()];
+                return;
+            }
+            self.linearized[word] &= !bit;
+        }
+        self.entry = self.events.next[self.entry];
     }
 
-    #[test]
-    fn stale_read_after_a_write_returned_is_illegal() {
-        use KvOp::*;
-        let h = vec![
-            op(0, Put, "x", "1", "", 0, 10),
-            op(0, Put, "x", "2", "", 20, 30),
-            op(1, Get, "x", "", "1", 40, 50), // the write of 2 had returned
-        ];
-        assert_eq!(verdict(&h), CheckResult::Illegal);
+    /// At a return whose operation is not linearized yet: some earlier
+    /// choice was wrong. Undo the last one and try the next candidate after
+    /// it. False if there is no choice left to undo: the history is illegal.
+    fn backtrack(&mut self) -> bool {
+        self.note_longest(Some(self.entry / 2));
+        let Some((call, before)) = self.calls.pop() else {
+            return false;
+        };
+        self.state = before;
+        self.common = self.common.min(self.calls.len());
+        let op = call / 2;
+        self.linearized[op / 64] &= !(1 << (op % 64));
+        self.events.unlift(call);
+        self.entry = self.events.next[call];
+        true
     }
 
-    #[test]
-    fn concurrent_writes_seen_in_two_orders_is_illegal() {
-        use KvOp::*;
-        // Writes of 1 and 2 overlap, but one reader sees 1 then 2 and
-        // another, later, sees 2 then 1: no single order explains both.
-        let h = vec![
-            op(0, Put, "x", "1", "", 0, 100),
-            op(1, Put, "x", "2", "", 0, 100),
-            op(2, Get, "x", "", "1", 10, 20),
-            op(2, Get, "x", "", "2", 30, 40),
-            op(3, Get, "x", "", "2", 50, 60),
-            op(3, Get, "x", "", "1", 70, 80),
-        ];
-        assert_eq!(verdict(&h), CheckResult::Illegal);
+    /// Keeps the current partial linearization if it is the longest yet.
+    fn note_longest(&mut self, blocker: Option<usize>) {
+        let longer = self.calls.len() > self.longest.len()
+            || (self.calls.len() == self.longest.len() && self.blocker.is_none());
+        if self.verbose && longer {
+            self.longest.truncate(self.common);
+            self.longest
+                .extend(self.calls[self.common..].iter().map(|(c, _)| c / 2));
+            self.common = self.calls.len();
+            self.blocker = blocker;
+        }
     }
 
-    #[test]
-    fn lost_or_duplicated_append_is_illegal() {
-        use KvOp::*;
-        // An append that returned but is missing from a later read.
-        let h = vec![
-            op(0, Append, "k", "a", "", 0, 10),
-            op(1, Append, "k", "b", "", 5, 15),
-            op(2, Get, "k", "", "a", 20, 30),
-        ];
-        assert_eq!(verdict(&h), CheckResult::Illegal);
-        // An append applied twice (a retry without duplicate detection).
-        let h = vec![
-            op(0, Append, "k", "a", "", 0, 10),
-            op(1, Get, "k", "", "aa", 20, 30),
-        ];
-        assert_eq!(verdict(&h), CheckResult::Illegal);
+    /// The longest linearization found and the operation it broke on, as
+    /// positions among this search's operations.
+    pub(crate) fn longest(&self) -> (&[usize], Option<usize>) {
+        (&self.longest, self.blocker)
     }
 
-    #[test]
-    fn time_limit_gives_unknown() {
-        use KvOp::*;
-        // Many fully concurrent appends and an impossible read: the search
-        // must try a great many orders before it can say Illegal.
-        let mut h: Vec<KvOperation> = (0..40)
-            .map(|i| op(i, Append, "k", &format!("<{i}>"), "", 0, 1000))
-            .collect();
-        h.push(op(99, Get, "k", "", "impossible", 0, 1000));
-        let r = check_operations(&KvModel, &h, Some(Duration::from_millis(50)));
-        assert_eq!(r, CheckResult::Unknown);
+    /// Times the memo forgot everything to stay within its budget.
+    pub(crate) fn memo_resets(&self) -> usize {
+        self.memo.resets()
     }
 }

@@ -1,183 +1,375 @@
-//! A self-contained HTML page showing a checked history: per partition (per
-//! key), each client's operations on a time axis, numbered in the order of the
-//! longest partial linearization the search found; the operations it could
-//! not place are drawn in red. No scripts, no external files.
+//! The history page: one self-contained HTML file (inline CSS and script, no
+//! network) that shows a checked history the way porcupine's page does.
+//!
+//! Each partition (each key) gets its verdict (illegal ones first, an
+//! undecided one is never drawn as illegal), a time axis, one row per
+//! client, and a bar per operation from its call to its return. The bars of
+//! the longest linearization the search found are numbered in its order; in
+//! an illegal partition the operation that could not come next is red, and
+//! the view opens on it. Zoom buttons and horizontal scrolling keep thousands
+//! of operations legible; hovering a bar shows its input, output, call and
+//! return times, and the model's state after it.
+//!
+//! Rust writes the data (as JSON, by hand: the library has no JSON crate)
+//! and the page's script draws it.
 
-use super::search::LinearizationInfo;
+use super::check::{CheckResult, LinearizationInfo};
 use super::{Model, Operation};
 use std::fmt::Write as _;
 use std::path::Path;
 
-const WIDTH: f64 = 1100.0;
-const ROW: f64 = 30.0;
-
-fn escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
+/// How the page labels things.
+#[derive(Clone, Debug)]
+pub struct PageOptions {
+    /// The page's heading.
+    pub title: String,
+    /// The history's times are nanoseconds (shown as milliseconds); if
+    /// false they are shown as the raw numbers they are.
+    pub nanoseconds: bool,
 }
 
-/// Writes the page for `history` (checked with `info`) to `path`.
+impl Default for PageOptions {
+    fn default() -> Self {
+        PageOptions {
+            title: "Linearizability check".into(),
+            nanoseconds: false,
+        }
+    }
+}
+
+/// Writes the page for `history` (checked verbosely, giving `info`) to `path`.
 pub fn visualize<M: Model>(
     model: &M,
     history: &[Operation<M::Input, M::Output>],
     info: &LinearizationInfo,
     path: &Path,
 ) -> std::io::Result<()> {
-    std::fs::write(path, render(model, history, info))
+    visualize_with(model, history, info, &PageOptions::default(), path)
+}
+
+/// [`visualize`] with a title and a time unit.
+pub fn visualize_with<M: Model>(
+    model: &M,
+    history: &[Operation<M::Input, M::Output>],
+    info: &LinearizationInfo,
+    options: &PageOptions,
+    path: &Path,
+) -> std::io::Result<()> {
+    std::fs::write(path, render(model, history, info, options))
+}
+
+/// A JSON string literal.
+fn json_str(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            // "<" escaped so that no value can close the page's <script>.
+            '<' => out.push_str("\\u003c"),
+            c if (c as u32) < 0x20 || c == '\u{2028}' || c == '\u{2029}' => {
+                let _ = write!(out, "\\u{:04x}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+fn verdict_name(r: CheckResult) -> &'static str {
+    match r {
+        CheckResult::Ok => "ok",
+        CheckResult::Illegal => "illegal",
+        CheckResult::Unknown => "unknown",
+    }
+}
+
+/// The page's data: `{verdict, ns, partitions: [{name, verdict, blocker,
+/// resets, ops: [[client, call, ret, position, bar, input, output, state]]}]}`,
+/// times relative to the history's first call.
+fn data_json<M: Model>(
+    model: &M,
+    history: &[Operation<M::Input, M::Output>],
+    info: &LinearizationInfo,
+    nanoseconds: bool,
+) -> String {
+    let t0 = history.iter().map(|o| o.call).min().unwrap_or(0);
+    let mut parts: Vec<_> = info.partitions.iter().collect();
+    // Illegal first, then undecided, then ok: the page opens on what matters.
+    parts.sort_by_key(|p| match p.result {
+        CheckResult::Illegal => 0,
+        CheckResult::Unknown => 1,
+        CheckResult::Ok => 2,
+    });
+    let verdict = parts.first().map_or(CheckResult::Ok, |p| p.result);
+    let mut out = format!(
+        "{{\"verdict\":\"{}\",\"ns\":{nanoseconds},\"partitions\":[",
+        verdict_name(verdict)
+    );
+    for (k, part) in parts.iter().enumerate() {
+        let run: Vec<_> = part.linearization.iter().map(|&i| &history[i]).collect();
+        let states = model.describe_run(&run);
+        let mut position = std::collections::HashMap::new();
+        for (n, &i) in part.linearization.iter().enumerate() {
+            position.insert(i, n);
+        }
+        let blocker = part
+            .blocker
+            .and_then(|b| part.ops.iter().position(|&i| i == b));
+        let _ = write!(
+            out,
+            "{}{{\"name\":{},\"verdict\":\"{}\",\"blocker\":{},\"resets\":{},\"ops\":[",
+            if k > 0 { "," } else { "" },
+            json_str(&model.describe_partition(history, &part.ops)),
+            verdict_name(part.result),
+            blocker.map_or(-1, |b| b as i64),
+            part.memo_resets,
+        );
+        for (j, &i) in part.ops.iter().enumerate() {
+            let op = &history[i];
+            let pos = position.get(&i).copied();
+            let state = pos.and_then(|n| states.get(n)).map_or("", String::as_str);
+            let _ = write!(
+                out,
+                "{}[{},{},{},{},{},{},{},{}]",
+                if j > 0 { "," } else { "" },
+                op.client_id,
+                op.call - t0,
+                op.ret - t0,
+                pos.map_or(-1, |n| n as i64),
+                json_str(&model.describe_operation(&op.input, &op.output)),
+                json_str(&model.describe_input(&op.input)),
+                json_str(&model.describe_output(&op.output)),
+                json_str(state),
+            );
+        }
+        out.push_str("]}");
+    }
+    out.push_str("]}");
+    out
+}
+
+fn escape_html(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
 }
 
 fn render<M: Model>(
     model: &M,
     history: &[Operation<M::Input, M::Output>],
     info: &LinearizationInfo,
+    options: &PageOptions,
 ) -> String {
-    let mut html = String::from(
-        "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>linearizability check</title><style>\
-         body{font-family:sans-serif;margin:20px} h2{margin-top:32px} .bad{color:#b00} .ok{color:#070}\
-         svg{border:1px solid #ccc;background:#fafafa} li{font-family:monospace}\
-         </style></head><body><h1>Linearizability check</h1>\
-         <p>Each bar is one operation, from its call to its return, on its client's row. Numbered green \
-         bars are the longest order found that explains their outputs; red bars could not be added to it \
-         (at least one of them saw a value no order allows). Hover a bar for details.</p>",
-    );
-    // Illegal partitions first: they are why anyone opens this page.
-    let mut parts: Vec<_> = info.partitions.iter().enumerate().collect();
-    parts.sort_by_key(|(_, p)| p.ok);
-    for (k, part) in parts {
-        let best = part
-            .longest
-            .iter()
-            .max_by_key(|l| l.len())
-            .cloned()
-            .unwrap_or_default();
-        let position = |i: usize| best.iter().position(|&b| b == i);
-        let ops: Vec<&Operation<M::Input, M::Output>> =
-            part.ops.iter().map(|&i| &history[i]).collect();
-        let t0 = ops.iter().map(|o| o.call).min().unwrap_or(0);
-        let t1 = ops.iter().map(|o| o.ret).max().unwrap_or(1).max(t0 + 1);
-        let x = |t: i64| 10.0 + (t - t0) as f64 / (t1 - t0) as f64 * (WIDTH - 20.0);
-        let mut clients: Vec<usize> = ops.iter().map(|o| o.client_id).collect();
-        clients.sort_unstable();
-        clients.dedup();
-        let height = ROW * clients.len() as f64 + 40.0;
-        let (class, verdict) = if part.ok {
-            ("ok", "linearizable")
-        } else {
-            ("bad", "NOT linearizable")
-        };
-        let _ = write!(
-            html,
-            "<h2 class=\"{class}\">Partition {k}: {verdict} ({} operations)</h2>",
-            ops.len()
-        );
-        let _ = write!(
-            html,
-            "<svg width=\"{WIDTH}\" height=\"{height}\" xmlns=\"http://www.w3.org/2000/svg\">"
-        );
-        for (row, c) in clients.iter().enumerate() {
-            let y = 20.0 + ROW * row as f64;
-            let _ = write!(
-                html,
-                "<text x=\"2\" y=\"{}\" font-size=\"9\" fill=\"#888\">c{c}</text>",
-                y - 2.0
-            );
-        }
-        for (i, op) in ops.iter().enumerate() {
-            let row = clients.iter().position(|&c| c == op.client_id).unwrap_or(0);
-            let y = 20.0 + ROW * row as f64;
-            let (x0, x1) = (x(op.call), x(op.ret).max(x(op.call) + 3.0));
-            let desc = escape(&model.describe_operation(&op.input, &op.output));
-            let (fill, label) = match position(i) {
-                Some(p) => ("#9d9", format!("{}", p + 1)),
-                None => ("#e88", String::from("?")),
-            };
-            let _ = write!(
-                html,
-                "<g><title>{desc}\ncall {} .. return {}</title><rect x=\"{x0:.1}\" y=\"{y:.1}\" width=\"{:.1}\" height=\"{}\" fill=\"{fill}\" stroke=\"#333\"/>\
-                 <text x=\"{:.1}\" y=\"{:.1}\" font-size=\"10\">{label} {desc}</text></g>",
-                op.call,
-                op.ret,
-                x1 - x0,
-                ROW - 8.0,
-                x0 + 2.0,
-                y + 14.0
-            );
-        }
-        html.push_str("</svg><h3>Longest order found</h3><ol>");
-        let mut state = model.init();
-        for &i in best.iter() {
-            let op = ops[i];
-            if let Some(next) = model.step(&state, &op.input, &op.output) {
-                state = next;
-            }
-            let _ = write!(
-                html,
-                "<li>{} &nbsp; &rarr; state {}</li>",
-                escape(&model.describe_operation(&op.input, &op.output)),
-                escape(&model.describe_state(&state))
-            );
-        }
-        html.push_str("</ol>");
-        let left: Vec<String> = (0..ops.len())
-            .filter(|&i| position(i).is_none())
-            .map(|i| escape(&model.describe_operation(&ops[i].input, &ops[i].output)))
-            .collect();
-        if !left.is_empty() {
-            let _ = write!(
-                html,
-                "<h3 class=\"bad\">Not placed ({})</h3><ul>",
-                left.len()
-            );
-            for l in left {
-                let _ = write!(html, "<li>{l}</li>");
-            }
-            html.push_str("</ul>");
-        }
-    }
-    html.push_str("</body></html>");
-    html
+    // Split first, so that neither the title nor the data is searched for
+    // the other's placeholder.
+    let (head, tail) = PAGE.split_once("@DATA@").expect("the page has a data slot");
+    let title = escape_html(&options.title);
+    let mut page = head.replace("@TITLE@", &title);
+    page.push_str(&data_json(model, history, info, options.nanoseconds));
+    page.push_str(tail);
+    page
 }
+
+const PAGE: &str = r##"<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>@TITLE@</title>
+<style>
+body{font:14px/1.4 system-ui,sans-serif;margin:16px 20px;color:#222}
+h1{font-size:20px;margin:0 0 6px}
+.legend span{display:inline-block;margin-right:14px}
+.sw{display:inline-block;width:22px;height:11px;border-radius:2px;vertical-align:-1px;margin-right:4px}
+details{border:1px solid #ccc;border-radius:6px;margin:12px 0;background:#fff}
+summary{padding:8px 12px;cursor:pointer;font-size:15px}
+.badge{display:inline-block;padding:1px 8px;border-radius:10px;color:#fff;font-weight:600;margin-right:8px;font-size:12px}
+.b-illegal{background:#c62828}.b-unknown{background:#8d6e00}.b-ok{background:#2e7d32}
+.tools{padding:4px 12px;border-top:1px solid #eee;font-size:13px}
+.tools button{margin-right:4px}
+.scroll{overflow-x:auto;overflow-y:hidden;position:relative;border-top:1px solid #eee}
+.canvas{position:relative}
+.lbl{position:sticky;left:0;z-index:3;width:86px;background:#f4f4f4;border-right:1px solid #ddd;font:12px monospace;padding-left:6px;box-sizing:border-box;white-space:nowrap}
+.row{position:absolute;left:0;right:0;border-bottom:1px solid #f0f0f0}
+.axis{position:absolute;top:0;left:0;height:24px;border-bottom:1px solid #bbb}
+.tick{position:absolute;top:0;height:24px;border-left:1px solid #bbb;font:11px monospace;padding-left:3px;color:#555;white-space:nowrap}
+.grid{position:absolute;top:24px;bottom:0;border-left:1px dashed #eee}
+.op{position:absolute;height:20px;border-radius:3px;font:12px/20px monospace;white-space:nowrap;overflow:hidden;text-overflow:ellipsis;padding:0 3px;box-sizing:border-box;cursor:default}
+.lin{background:#c8e6c9;border:1px solid #43a047}
+.out{background:#eceff1;border:1px solid #90a4ae;color:#555}
+.blk{background:#ef5350;border:2px solid #b71c1c;color:#fff;font-weight:700}
+.op:hover,.op.hl{outline:2px solid #1565c0;z-index:2}
+#tip{position:fixed;display:none;z-index:10;background:#fffde7;border:1px solid #aaa;border-radius:4px;padding:6px 9px;font:12px monospace;max-width:560px;white-space:pre-wrap;box-shadow:0 2px 6px rgba(0,0,0,.25);pointer-events:none}
+.note{color:#555;font-size:13px;margin:4px 0}
+</style></head><body>
+<h1>@TITLE@</h1>
+<div id="summary"></div>
+<p class="note">Each bar is one operation, from its call to its return, on its client's row.
+Numbered bars form the longest order found that explains every output they saw, in that order.
+In an illegal part, the red bar is where that order breaks: no order lets it come next.
+Hover a bar for details; zoom with the buttons or <b>+</b>/<b>-</b>; scroll sideways.</p>
+<div class="legend"><span><i class="sw lin"></i>in the order found</span><span><i class="sw out"></i>not placed in it</span><span><i class="sw blk"></i>where it breaks</span></div>
+<div id="parts"></div>
+<div id="tip"></div>
+<script>
+"use strict";
+const DATA = @DATA@;
+const LABEL = 86, ROWH = 26, AXIS = 24, PAD = 40;
+const tip = document.getElementById("tip");
+const fmtTime = t => DATA.ns ? (t / 1e6).toFixed(t % 1e6 === 0 ? 0 : 3) + " ms" : String(t);
+function el(tag, cls, text) {
+  const e = document.createElement(tag);
+  if (cls) e.className = cls;
+  if (text !== undefined) e.textContent = text;
+  return e;
+}
+function niceStep(raw) {
+  const p = Math.pow(10, Math.floor(Math.log10(raw)));
+  for (const m of [1, 2, 5, 10]) if (m * p >= raw) return m * p;
+  return 10 * p;
+}
+const counts = {illegal: 0, unknown: 0, ok: 0};
+DATA.partitions.forEach(p => counts[p.verdict]++);
+const words = {illegal: "NOT linearizable", unknown: "undecided (time limit reached)", ok: "linearizable"};
+const sum = document.getElementById("summary");
+sum.appendChild(el("span", "badge b-" + DATA.verdict, DATA.verdict));
+sum.appendChild(document.createTextNode(words[DATA.verdict] + " \u2014 " + DATA.partitions.length + " parts: " +
+  counts.illegal + " illegal, " + counts.unknown + " undecided, " + counts.ok + " ok"));
+
+function drawPart(p, box) {
+  // One or more lanes per client: a client's operations normally follow one
+  // another; overlapping ones (from a history recorded elsewhere) get a lane each.
+  const ops = p.ops.map((o, i) => ({i, client: o[0], call: o[1], ret: o[2], pos: o[3], bar: o[4], input: o[5], output: o[6], state: o[7]}));
+  const clients = [...new Set(ops.map(o => o.client))].sort((a, b) => a - b);
+  const lanes = [];
+  for (const c of clients) {
+    const mine = ops.filter(o => o.client === c).sort((a, b) => a.call - b.call);
+    const ends = [];
+    for (const o of mine) {
+      let l = ends.findIndex(e => e < o.call);
+      if (l < 0) { l = ends.length; ends.push(0); lanes.push({client: c, sub: l}); }
+      ends[l] = o.ret;
+      o.lane = lanes.findIndex(x => x.client === c && x.sub === l);
+    }
+  }
+  const t0 = Math.min(...ops.map(o => o.call)), t1 = Math.max(...ops.map(o => o.ret));
+  const span = Math.max(1, t1 - t0);
+  const tools = el("div", "tools"), scroll = el("div", "scroll"), canvas = el("div", "canvas");
+  scroll.appendChild(canvas);
+  box.appendChild(tools); box.appendChild(scroll);
+  const zin = el("button", "", "zoom in (+)"), zout = el("button", "", "zoom out (-)"), fit = el("button", "", "fit");
+  tools.append(zin, zout, fit);
+  let goto = null;
+  if (p.blocker >= 0) { goto = el("button", "", "go to where it breaks"); tools.append(goto); }
+  const scaleLbl = el("span", "note");
+  tools.append(" ", scaleLbl);
+  const view = () => Math.max(200, scroll.clientWidth - LABEL - PAD);
+  const fitScale = () => view() / span;
+  const durs = ops.map(o => Math.max(1, o.ret - o.call)).sort((a, b) => a - b);
+  const median = durs[Math.floor(durs.length / 2)];
+  let scale = fitScale();
+  if (median * scale < 6) scale = 60 / median; // too dense to read: open zoomed in
+  const x = t => LABEL + 10 + (t - t0) * scale;
+  function draw() {
+    canvas.textContent = "";
+    const width = LABEL + 20 + span * scale + PAD;
+    canvas.style.width = width + "px";
+    canvas.style.height = (AXIS + lanes.length * ROWH + 4) + "px";
+    scaleLbl.textContent = ops.length + " operations, " + clients.length + " clients; window " + fmtTime(Math.round(view() / scale));
+    const axis = el("div", "axis"); axis.style.width = width + "px"; canvas.appendChild(axis);
+    const step = niceStep(90 / scale);
+    for (let t = Math.ceil(t0 / step) * step; t <= t1; t += step) {
+      const tk = el("div", "tick", fmtTime(t)); tk.style.left = x(t) + "px"; axis.appendChild(tk);
+      const g = el("div", "grid"); g.style.left = x(t) + "px"; g.style.height = (lanes.length * ROWH) + "px"; canvas.appendChild(g);
+    }
+    lanes.forEach((ln, r) => {
+      const row = el("div", "row"); row.style.top = (AXIS + r * ROWH) + "px"; row.style.height = ROWH + "px";
+      row.style.width = width + "px";
+      const lbl = el("div", "lbl", ln.sub ? "  (lane " + ln.sub + ")" : "client " + ln.client);
+      lbl.style.height = ROWH + "px"; lbl.style.lineHeight = ROWH + "px";
+      row.appendChild(lbl); canvas.appendChild(row);
+    });
+    for (const o of ops) {
+      const isBlk = o.i === p.blocker;
+      const b = el("div", "op " + (isBlk ? "blk" : o.pos >= 0 ? "lin" : "out"),
+        (o.pos >= 0 ? "#" + (o.pos + 1) + " " : isBlk ? "\u2717 " : "") + o.bar);
+      b.style.left = x(o.call) + "px";
+      b.style.width = Math.max(3, (o.ret - o.call) * scale) + "px";
+      b.style.top = (AXIS + o.lane * ROWH + 3) + "px";
+      b.onmousemove = ev => showTip(ev, o, isBlk);
+      b.onmouseleave = () => { tip.style.display = "none"; };
+      if (isBlk) o.node = b;
+      canvas.appendChild(b);
+    }
+  }
+  function showTip(ev, o, isBlk) {
+    const lines = ["client " + o.client + (o.pos >= 0 ? ", #" + (o.pos + 1) + " in the order found" : ""),
+      "input:  " + o.input, "output: " + o.output,
+      "call:   " + fmtTime(o.call) + "   return: " + fmtTime(o.ret) + "   (" + fmtTime(o.ret - o.call) + ")"];
+    if (o.pos >= 0) lines.push("state after it: " + o.state);
+    else if (isBlk) lines.push("WHERE IT BREAKS: after the " + p.ops.filter(q => q[3] >= 0).length +
+      " numbered operations this one must come next (the others returned or it did),\nbut the model cannot give it this output there.");
+    else lines.push(p.verdict === "ok" ? "" : "not placed in the order found");
+    tip.textContent = lines.join("\n");
+    tip.style.display = "block";
+    const w = tip.offsetWidth;
+    tip.style.left = Math.min(ev.clientX + 14, window.innerWidth - w - 8) + "px";
+    tip.style.top = (ev.clientY + 16) + "px";
+  }
+  function zoom(f) {
+    const mid = (scroll.scrollLeft + scroll.clientWidth / 2 - LABEL - 10) / scale + t0;
+    scale = Math.min(Math.max(scale * f, fitScale() / 4), 400 / median);
+    draw();
+    scroll.scrollLeft = x(mid) - scroll.clientWidth / 2;
+  }
+  function toBreak() {
+    const o = ops.find(q => q.i === p.blocker);
+    if (o) { scroll.scrollLeft = x(o.call) - scroll.clientWidth / 3; o.node.classList.add("hl"); }
+  }
+  zin.onclick = () => zoom(2); zout.onclick = () => zoom(0.5);
+  fit.onclick = () => { scale = fitScale(); draw(); scroll.scrollLeft = 0; };
+  if (goto) goto.onclick = toBreak;
+  box.zoom = zoom;
+  draw();
+  toBreak();
+}
+
+const parts = document.getElementById("parts");
+let current = null;
+DATA.partitions.forEach((p, k) => {
+  const d = el("details");
+  const s = el("summary");
+  s.appendChild(el("span", "badge b-" + p.verdict, p.verdict));
+  const nLin = p.ops.filter(o => o[3] >= 0).length;
+  let text = p.name + " \u2014 " + p.ops.length + " operations";
+  if (p.verdict === "illegal") text += "; the longest order found places " + nLin + " before it breaks";
+  if (p.verdict === "unknown") text += "; undecided when the time ran out (" + nLin + " placed so far)";
+  if (p.resets > 0) text += "; memo emptied " + p.resets + "x to stay in its memory budget";
+  s.appendChild(document.createTextNode(text));
+  d.appendChild(s);
+  let drawn = false;
+  d.addEventListener("toggle", () => { if (d.open && !drawn) { drawn = true; drawPart(p, d); } if (d.open) current = d; });
+  d.addEventListener("mouseenter", () => { current = d; });
+  // Open what needs looking at; ok parts stay closed unless there is nothing else.
+  if (p.verdict !== "ok" || (k === 0 && DATA.partitions.length <= 3)) d.open = true;
+  parts.appendChild(d);
+});
+document.addEventListener("keydown", ev => {
+  if (!current || !current.zoom) return;
+  if (ev.key === "+" || ev.key === "=") current.zoom(2);
+  if (ev.key === "-") current.zoom(0.5);
+});
+</script></body></html>
+"##;
 
 #[cfg(test)]
 mod tests {
-    use super::super::kv::{KvInput, KvModel, KvOp, KvOutput};
-    use super::super::{check_operations_verbose, CheckResult, Operation};
     use super::*;
 
     #[test]
-    fn an_illegal_history_renders_with_its_partial_order() {
-        let h = vec![
-            Operation {
-                client_id: 0,
-                input: KvInput {
-                    op: KvOp::Put,
-                    key: "x".into(),
-                    value: "1".into(),
-                },
-                call: 0,
-                output: KvOutput::new(""),
-                ret: 10,
-            },
-            Operation {
-                client_id: 1,
-                input: KvInput {
-                    op: KvOp::Get,
-                    key: "x".into(),
-                    value: String::new(),
-                },
-                call: 20,
-                output: KvOutput::new("2"),
-                ret: 30,
-            },
-        ];
-        let (r, info) = check_operations_verbose(&KvModel, &h, None);
-        assert_eq!(r, CheckResult::Illegal);
-        let page = render(&KvModel, &h, &info);
-        assert!(page.contains("NOT linearizable"));
-        assert!(page.contains("put('x', '1')"));
-        assert!(page.contains("Not placed (1)"));
-        assert!(page.contains("get('x') -&gt; '2'"));
+    fn json_strings_cannot_break_out_of_the_script() {
+        assert_eq!(json_str("a\"b\\c\n"), r#""a\"b\\c\n""#);
+        assert_eq!(json_str("</script>"), r#""\u003c/script>""#);
+        assert_eq!(json_str("\u{1}"), r#""\u0001""#);
     }
 }

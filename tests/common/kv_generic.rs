@@ -4,9 +4,15 @@
 
 use super::kv_config::{make_config, KvClient, KvConfig, ELECTION_TIMEOUT};
 use parking_lot::Mutex;
+use raft::linearizability::history::{to_json_line, HistoryLine};
 use raft::linearizability::kv::{KvInput, KvModel, KvOp, KvOperation, KvOutput};
-use raft::linearizability::{check_operations_verbose, visualize, CheckResult, Operation};
+use raft::linearizability::{
+    check_operations_verbose, visualize_with, CheckResult, Operation, PageOptions,
+};
 use rand::Rng;
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::thread::{self, sleep};
@@ -15,16 +21,61 @@ use std::time::{Duration, Instant};
 const LINEARIZABILITY_CHECK_TIMEOUT: Duration = Duration::from_secs(1);
 
 /// A history of clerk operations, for the linearizability checker (Go `OpLog`).
-#[derive(Default)]
-pub struct OpLog(Mutex<Vec<KvOperation>>);
+///
+/// With `KV_HISTORY_DIR` set, it also writes every operation, with the full
+/// value a Get read, to `$KV_HISTORY_DIR/<test name>.jsonl`, the format the
+/// `lincheck` command reads (so a history can be checked, or drawn, again).
+pub struct OpLog {
+    ops: Mutex<Vec<KvOperation>>,
+    dump: Option<Mutex<BufWriter<File>>>,
+}
+
+impl Default for OpLog {
+    fn default() -> Self {
+        let dump = std::env::var_os("KV_HISTORY_DIR").map(|dir| {
+            // libtest runs each test on a thread named after it.
+            let name = thread::current()
+                .name()
+                .unwrap_or("history")
+                .replace("::", "-");
+            let path = std::path::Path::new(&dir).join(format!("{name}.jsonl"));
+            let file = File::create(&path).unwrap_or_else(|e| {
+                panic!("KV_HISTORY_DIR: cannot create {}: {e}", path.display())
+            });
+            eprintln!("info: writing the history to {}", path.display());
+            Mutex::new(BufWriter::new(file))
+        });
+        OpLog {
+            ops: Mutex::new(Vec::new()),
+            dump,
+        }
+    }
+}
 
 impl OpLog {
-    fn append(&self, op: KvOperation) {
-        self.0.lock().push(op);
+    fn append(&self, op: KvOperation, out: &str) {
+        if let Some(dump) = &self.dump {
+            let line = HistoryLine {
+                client: op.client_id,
+                op: op.input.op,
+                key: op.input.key.clone(),
+                value: op.input.value.clone(),
+                output: out.to_string(),
+                call: op.call,
+                ret: op.ret,
+            };
+            writeln!(dump.lock(), "{}", to_json_line(&line)).expect("KV_HISTORY_DIR: write failed");
+        }
+        self.ops.lock().push(op);
     }
 
-    pub fn read(&self) -> Vec<KvOperation> {
-        self.0.lock().clone()
+    /// Hands the history over (the log is left empty): no copy of what can
+    /// be tens of thousands of operations.
+    pub fn take(&self) -> Vec<KvOperation> {
+        if let Some(dump) = &self.dump {
+            dump.lock().flush().expect("KV_HISTORY_DIR: write failed");
+        }
+        std::mem::take(&mut *self.ops.lock())
     }
 }
 
@@ -36,7 +87,7 @@ fn now_ns() -> i64 {
 
 fn record(log: Option<&OpLog>, cli: usize, op: KvOp, key: &str, value: &str, out: &str, call: i64) {
     if let Some(log) = log {
-        log.append(Operation {
+        let op = Operation {
             client_id: cli,
             input: KvInput {
                 op,
@@ -46,7 +97,8 @@ fn record(log: Option<&OpLog>, cli: usize, op: KvOp, key: &str, value: &str, out
             call,
             output: KvOutput::new(out),
             ret: now_ns(),
-        });
+        };
+        log.append(op, out);
     }
 }
 
@@ -333,40 +385,49 @@ pub fn generic_test(
         }
     }
 
-    check_linearizable(&oplog.read());
+    check_linearizable(&oplog.take());
     cfg.end();
 }
 
-/// Checks a history; on failure writes the visualization and says where.
+/// Checks a history as the Go tests do: an illegal history fails the test
+/// (the panic says where its page is); an undecided one passes with a note.
 pub fn check_linearizable(history: &[KvOperation]) {
-    if let CheckResult::Illegal = check_and_visualize(history) {
-        panic!("history is not linearizable");
+    let (result, page) = check_and_visualize(history);
+    let page = page.map_or_else(|| "(no page written)".into(), |p| p.display().to_string());
+    match result {
+        CheckResult::Ok => {}
+        CheckResult::Illegal => panic!("history is not linearizable; see {page}"),
+        CheckResult::Unknown => {
+            eprintln!("info: linearizability check timed out, assuming history is ok");
+            eprintln!("info: the undecided history: {page}");
+        }
     }
 }
 
-/// Checks a history and, if it is illegal, writes the visualization to a
-/// temporary file and prints its path.
-pub fn check_and_visualize(history: &[KvOperation]) -> CheckResult {
+/// Checks a history and, unless it is ok, writes its page (see
+/// `raft::linearizability::visualize`) to the temporary directory.
+pub fn check_and_visualize(history: &[KvOperation]) -> (CheckResult, Option<PathBuf>) {
     let (res, info) =
         check_operations_verbose(&KvModel, history, Some(LINEARIZABILITY_CHECK_TIMEOUT));
-    match res {
-        CheckResult::Ok => {}
-        CheckResult::Unknown => {
-            println!("info: linearizability check timed out, assuming history is ok")
+    if res == CheckResult::Ok {
+        return (res, None);
+    }
+    let test = thread::current().name().unwrap_or("kv").replace("::", "-");
+    let path = std::env::temp_dir().join(format!("{test}-{}.html", std::process::id()));
+    let page = PageOptions {
+        title: format!("{test}: {res:?}"),
+        nanoseconds: true,
+    };
+    match visualize_with(&KvModel, history, &info, &page, &path) {
+        Ok(()) => {
+            eprintln!("info: wrote the history page to {}", path.display());
+            (res, Some(path))
         }
-        CheckResult::Illegal => {
-            let path =
-                std::env::temp_dir().join(format!("kvraft-history-{}.html", std::process::id()));
-            match visualize(&KvModel, history, &info, &path) {
-                Ok(()) => println!("info: wrote history visualization to {}", path.display()),
-                Err(e) => println!(
-                    "info: failed to write history visualization to {}: {e}",
-                    path.display()
-                ),
-            }
+        Err(e) => {
+            eprintln!("info: failed to write {}: {e}", path.display());
+            (res, None)
         }
     }
-    res
 }
 
 /// Go `GenericTestSpeed`: 1000 appends from one clerk must average less than

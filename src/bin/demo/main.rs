@@ -17,7 +17,7 @@ use clients::Clients;
 use cluster::Cluster;
 use labrpc::Network;
 use raft::linearizability::kv::KvModel;
-use raft::linearizability::{check_operations_verbose, visualize, CheckResult};
+use raft::linearizability::{check_operations_verbose, visualize_with, CheckResult, PageOptions};
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -175,7 +175,11 @@ fn main() -> ExitCode {
         CheckResult::Illegal => {
             let path =
                 std::env::temp_dir().join(format!("demo-history-{}.html", std::process::id()));
-            let _ = visualize(&KvModel, &history, &info, &path);
+            let page = PageOptions {
+                title: "demo: the clients' history".into(),
+                nanoseconds: true,
+            };
+            let _ = visualize_with(&KvModel, &history, &info, &page, &path);
             println!(
                 "  verdict:              NOT linearizable; see {}",
                 path.display()

@@ -1,0 +1,192 @@
+//! Kv histories as JSON lines, so that a history recorded anywhere (a Go
+//! kvraft, another store, this project's tests) can be checked with the
+//! `lincheck` command. One object per line:
+//!
+//! ```text
+//! {"client":0,"op":"append","key":"k","value":"x 0 1 y","call":1200,"return":3400}
+//! {"client":1,"op":"get","key":"k","output":"x 0 1 y","call":3500,"return":3900}
+//! ```
+//!
+//! `value` is what a put or append wrote, `output` what a get returned (both
+//! default to ""); `call` and `return` are integers in any unit that grows
+//! with time. Fields other than these are refused, so a misspelt
+//! `"ouptut"` is an error, not a get that read "".
+//!
+//! Reading and writing lines needs serde_json, which only the tools use:
+//! those functions exist with the default `tools` feature.
+
+use super::kv::{KvInput, KvOp, KvOperation, KvOutput};
+use super::Operation;
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// One operation of a history file.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HistoryLine {
+    /// Which client did it.
+    pub client: usize,
+    /// `get`, `put` or `append`.
+    pub op: KvOp,
+    /// The key.
+    pub key: String,
+    /// What a put or append wrote.
+    #[serde(default)]
+    pub value: String,
+    /// What a get returned.
+    #[serde(default)]
+    pub output: String,
+    /// When it was called.
+    pub call: i64,
+    /// When it returned (at or after `call`).
+    #[serde(rename = "return")]
+    pub ret: i64,
+}
+
+/// What is wrong with a history file, and where.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HistoryError {
+    /// 1-based line number (0: not about one line).
+    pub line: usize,
+    /// What is wrong.
+    pub reason: String,
+}
+
+impl fmt::Display for HistoryError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.line == 0 {
+            write!(f, "{}", self.reason)
+        } else {
+            write!(f, "line {}: {}", self.line, self.reason)
+        }
+    }
+}
+
+impl std::error::Error for HistoryError {}
+
+impl HistoryLine {
+    /// The operation the checker takes, or why this line cannot be one.
+    pub fn to_operation(&self) -> Result<KvOperation, String> {
+        if self.ret < self.call {
+            return Err(format!(
+                "\"return\" ({}) is before \"call\" ({})",
+                self.ret, self.call
+            ));
+        }
+        if self.op != KvOp::Get && !self.output.is_empty() {
+            return Err(format!("a {:?} has no output (only a get does)", self.op));
+        }
+        if self.op == KvOp::Get && !self.value.is_empty() {
+            return Err("a get writes no value (use \"output\" for what it read)".into());
+        }
+        Ok(Operation {
+            client_id: self.client,
+            input: KvInput {
+                op: self.op,
+                key: self.key.clone(),
+                value: self.value.clone(),
+            },
+            call: self.call,
+            output: KvOutput::new(&self.output),
+            ret: self.ret,
+        })
+    }
+}
+
+/// Reads a history: one [`HistoryLine`] per line; blank lines are skipped.
+#[cfg(feature = "tools")]
+pub fn read_history(reader: impl std::io::BufRead) -> Result<Vec<KvOperation>, HistoryError> {
+    let mut ops = Vec::new();
+    for (i, line) in reader.split(b'\n').enumerate() {
+        let at = |reason: String| HistoryError {
+            line: i + 1,
+            reason,
+        };
+        let bytes = line.map_err(|e| at(format!("cannot read: {e}")))?;
+        let text = std::str::from_utf8(&bytes)
+            .map_err(|e| at(format!("not UTF-8 (byte {})", e.valid_up_to() + 1)))?;
+        if text.trim().is_empty() {
+            continue;
+        }
+        let parsed: HistoryLine = serde_json::from_str(text).map_err(|e| at(e.to_string()))?;
+        ops.push(parsed.to_operation().map_err(at)?);
+    }
+    Ok(ops)
+}
+
+/// One line of a history file, without its newline.
+#[cfg(feature = "tools")]
+pub fn to_json_line(line: &HistoryLine) -> String {
+    serde_json::to_string(line).expect("a HistoryLine always serializes")
+}
+
+#[cfg(all(test, feature = "tools"))]
+mod tests {
+    use super::*;
+
+    fn read(text: &str) -> Result<Vec<KvOperation>, HistoryError> {
+        read_history(text.as_bytes())
+    }
+
+    #[test]
+    fn reads_what_it_writes() {
+        let line = HistoryLine {
+            client: 3,
+            op: KvOp::Get,
+            key: "k\"1".into(),
+            value: String::new(),
+            output: "a\nb".into(),
+            call: 5,
+            ret: 9,
+        };
+        let text = format!("{}\n\n", to_json_line(&line));
+        let ops = read(&text).unwrap();
+        assert_eq!(ops.len(), 1);
+        assert_eq!(ops[0].input.key, "k\"1");
+        assert_eq!(ops[0].output, KvOutput::new("a\nb"));
+        assert_eq!((ops[0].call, ops[0].ret, ops[0].client_id), (5, 9, 3));
+    }
+
+    #[test]
+    fn bad_lines_are_named_with_their_number_and_reason() {
+        let good = r#"{"client":0,"op":"put","key":"k","value":"v","call":1,"return":2}"#;
+        let cases = [
+            ("{\"client\":0", "EOF"),
+            (
+                r#"{"client":0,"op":"delete","key":"k","call":1,"return":2}"#,
+                "unknown variant",
+            ),
+            (
+                r#"{"client":0,"op":"get","key":"k","ouptut":"v","call":1,"return":2}"#,
+                "unknown field",
+            ),
+            (
+                r#"{"client":0,"op":"get","key":"k","call":5,"return":2}"#,
+                "before",
+            ),
+            (
+                r#"{"client":-1,"op":"get","key":"k","call":1,"return":2}"#,
+                "invalid value",
+            ),
+            (
+                r#"{"client":0,"op":"get","key":"k","call":1.5,"return":2}"#,
+                "invalid type",
+            ),
+            (
+                r#"{"client":0,"op":"get","key":"k","call":1}"#,
+                "missing field",
+            ),
+            (
+                r#"{"client":0,"op":"put","key":"k","output":"x","call":1,"return":2}"#,
+                "no output",
+            ),
+        ];
+        for (bad, why) in cases {
+            let err = read(&format!("{good}\n{bad}\n")).unwrap_err();
+            assert_eq!(err.line, 2, "{bad}");
+            assert!(err.reason.contains(why), "{bad}: {err}");
+        }
+        let err = read_history(&b"\xff\xfe\n"[..]).unwrap_err();
+        assert_eq!(err.to_string(), "line 1: not UTF-8 (byte 1)");
+    }
+}
