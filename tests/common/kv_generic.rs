@@ -32,27 +32,35 @@ pub struct OpLog {
 
 impl Default for OpLog {
     fn default() -> Self {
-        let dump = std::env::var_os("KV_HISTORY_DIR").map(|dir| {
-            // libtest runs each test on a thread named after it.
-            let name = thread::current()
-                .name()
-                .unwrap_or("history")
-                .replace("::", "-");
-            let path = std::path::Path::new(&dir).join(format!("{name}.jsonl"));
-            let file = File::create(&path).unwrap_or_else(|e| {
-                panic!("KV_HISTORY_DIR: cannot create {}: {e}", path.display())
-            });
-            eprintln!("info: writing the history to {}", path.display());
-            Mutex::new(BufWriter::new(file))
-        });
-        OpLog {
-            ops: Mutex::new(Vec::new()),
-            dump,
+        match std::env::var_os("KV_HISTORY_DIR") {
+            Some(dir) => {
+                // libtest runs each test on a thread named after it.
+                let name = thread::current()
+                    .name()
+                    .unwrap_or("history")
+                    .replace("::", "-");
+                OpLog::dumping_to(&std::path::Path::new(&dir).join(format!("{name}.jsonl")))
+            }
+            None => OpLog {
+                ops: Mutex::new(Vec::new()),
+                dump: None,
+            },
         }
     }
 }
 
 impl OpLog {
+    /// A log that also writes each operation to `path` as a JSON line.
+    pub fn dumping_to(path: &std::path::Path) -> OpLog {
+        let file = File::create(path)
+            .unwrap_or_else(|e| panic!("cannot create history file {}: {e}", path.display()));
+        eprintln!("info: writing the history to {}", path.display());
+        OpLog {
+            ops: Mutex::new(Vec::new()),
+            dump: Some(Mutex::new(BufWriter::new(file))),
+        }
+    }
+
     fn append(&self, op: KvOperation, out: &str) {
         if let Some(dump) = &self.dump {
             let line = HistoryLine {
