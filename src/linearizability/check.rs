@@ -226,7 +226,11 @@ fn outcome<M: Model>(ops: &[usize], result: CheckResult, search: &Search<M>) -> 
         ops: ops.to_vec(),
         result,
         linearization: longest.iter().map(|&k| ops[k]).collect(),
-        blocker: blocker.map(|k| ops[k]),
+        // Only an illegal partition breaks somewhere; an undecided one's last
+        // backtrack says nothing about the history.
+        blocker: blocker
+            .filter(|_| result == CheckResult::Illegal)
+            .map(|k| ops[k]),
         memo_resets: search.memo_resets(),
     }
 }

@@ -201,6 +201,7 @@ summary{padding:8px 12px;cursor:pointer;font-size:15px}
 .op:hover,.op.hl{outline:2px solid #1565c0;z-index:2}
 #tip{position:fixed;display:none;z-index:10;background:#fffde7;border:1px solid #aaa;border-radius:4px;padding:6px 9px;font:12px monospace;max-width:560px;white-space:pre-wrap;box-shadow:0 2px 6px rgba(0,0,0,.25);pointer-events:none}
 .note{color:#555;font-size:13px;margin:4px 0}
+.pinned{padding:4px 12px;font:12px monospace;white-space:pre-wrap;color:#333;background:#fafafa;border-top:1px solid #eee;min-height:16px}
 </style></head><body>
 <h1>@TITLE@</h1>
 <div id="summary"></div>
@@ -263,12 +264,15 @@ function drawPart(p, box) {
   if (p.blocker >= 0) { goto = el("button", "", "go to where it breaks"); tools.append(goto); }
   const scaleLbl = el("span", "note");
   tools.append(" ", scaleLbl);
-  const view = () => Math.max(200, scroll.clientWidth - LABEL - PAD);
+  const pinned = el("div", "pinned", "click a bar to keep its details here");
+  box.appendChild(pinned);
+  const view = () => Math.max(200, scroll.clientWidth - LABEL - PAD - 30);
   const fitScale = () => view() / span;
   const durs = ops.map(o => Math.max(1, o.ret - o.call)).sort((a, b) => a - b);
   const median = durs[Math.floor(durs.length / 2)];
-  let scale = fitScale();
-  if (median * scale < 6) scale = 60 / median; // too dense to read: open zoomed in
+  // Open at the zoom where a typical operation's label can be read; if the
+  // whole part fits at that zoom, fit it instead.
+  let scale = Math.max(fitScale(), 90 / median);
   const x = t => LABEL + 10 + (t - t0) * scale;
   function draw() {
     canvas.textContent = "";
@@ -297,24 +301,33 @@ function drawPart(p, box) {
       b.style.width = Math.max(3, (o.ret - o.call) * scale) + "px";
       b.style.top = (AXIS + o.lane * ROWH + 3) + "px";
       b.onmousemove = ev => showTip(ev, o, isBlk);
+      b.onclick = () => { pinned.textContent = details(o, isBlk); };
       b.onmouseleave = () => { tip.style.display = "none"; };
       if (isBlk) o.node = b;
       canvas.appendChild(b);
     }
   }
   function showTip(ev, o, isBlk) {
-    const lines = ["client " + o.client + (o.pos >= 0 ? ", #" + (o.pos + 1) + " in the order found" : ""),
-      "input:  " + o.input, "output: " + o.output,
-      "call:   " + fmtTime(o.call) + "   return: " + fmtTime(o.ret) + "   (" + fmtTime(o.ret - o.call) + ")"];
-    if (o.pos >= 0) lines.push("state after it: " + o.state);
-    else if (isBlk) lines.push("WHERE IT BREAKS: after the " + p.ops.filter(q => q[3] >= 0).length +
-      " numbered operations this one must come next (the others returned or it did),\nbut the model cannot give it this output there.");
-    else lines.push(p.verdict === "ok" ? "" : "not placed in the order found");
-    tip.textContent = lines.join("\n");
+    tip.textContent = details(o, isBlk);
     tip.style.display = "block";
     const w = tip.offsetWidth;
     tip.style.left = Math.min(ev.clientX + 14, window.innerWidth - w - 8) + "px";
     tip.style.top = (ev.clientY + 16) + "px";
+  }
+  function details(o, isBlk) {
+    const lines = ["client " + o.client + (o.pos >= 0 ? ", #" + (o.pos + 1) + " in the order found" : ""),
+      "input:  " + o.input, "output: " + o.output,
+      "call:   " + fmtTime(o.call) + "   return: " + fmtTime(o.ret) + "   (" + fmtTime(o.ret - o.call) + ")"];
+    if (o.pos >= 0) lines.push("state after it: " + o.state);
+    else if (isBlk) {
+      const placed = p.ops.filter(q => q[3] >= 0);
+      const last = placed.find(q => q[3] === placed.length - 1);
+      lines.push("WHERE IT BREAKS: after the " + placed.length + " numbered operations, this one had to be placed" +
+        "\nbefore it returned, and no place for it gives this output." +
+        (last ? "\nthe state after #" + placed.length + ": " + last[7] : ""));
+    }
+    else if (p.verdict !== "ok") lines.push("not placed in the order found");
+    return lines.join("\n");
   }
   function zoom(f) {
     const mid = (scroll.scrollLeft + scroll.clientWidth / 2 - LABEL - 10) / scale + t0;
@@ -324,7 +337,11 @@ function drawPart(p, box) {
   }
   function toBreak() {
     const o = ops.find(q => q.i === p.blocker);
-    if (o) { scroll.scrollLeft = x(o.call) - scroll.clientWidth / 3; o.node.classList.add("hl"); }
+    if (o) {
+      scroll.scrollLeft = x(o.call) - scroll.clientWidth / 3;
+      o.node.classList.add("hl");
+      pinned.textContent = details(o, true);
+    }
   }
   zin.onclick = () => zoom(2); zout.onclick = () => zoom(0.5);
   fit.onclick = () => { scale = fitScale(); draw(); scroll.scrollLeft = 0; };
