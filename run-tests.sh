@@ -71,6 +71,15 @@ cd "$(dirname "$0")" || exit 2
 mkdir -p "$outdir" || exit 2
 outdir=$(cd "$outdir" && pwd)
 
+# Before any test has run, an exit (build failure, no test matched, dry run)
+# removes what this script put in $outdir: the copied binaries are tens of MB.
+clean_unused() {
+	rm -rf "$outdir/bin" "$outdir/cargo-build.txt" "$outdir/cargo-build.txt.json"
+	rmdir "$outdir" 2>/dev/null
+	rmdir "$(dirname "$outdir")" 2>/dev/null # rpc-logs/ itself, if now empty
+	return 0
+}
+
 if [ -t 1 ]; then
 	tty=1; red=$'\e[31m'; green=$'\e[32m'; bold=$'\e[1m'; reset=$'\e[0m'
 else
@@ -83,12 +92,13 @@ build_log="$outdir/cargo-build.txt"
 if ! cargo test --workspace "${profile[@]}" --no-run --message-format=json >"$build_log.json" 2>"$build_log"; then
 	cat "$build_log" >&2
 	echo "run-tests.sh: build failed" >&2
+	clean_unused
 	exit 2
 fi
 mapfile -t bins < <(grep '"reason":"compiler-artifact"' "$build_log.json" |
 	grep '"test":true' | sed -n 's/.*"executable":"\([^"]*\)".*/\1/p' | sort -u)
 rm -f "$build_log.json"
-[ ${#bins[@]} -gt 0 ] || { echo "run-tests.sh: no test binaries found" >&2; exit 2; }
+[ ${#bins[@]} -gt 0 ] || { echo "run-tests.sh: no test binaries found" >&2; clean_unused; exit 2; }
 # Run copies, so that a rebuild during a long loop cannot swap the code under it.
 mkdir -p "$outdir/bin"
 for i in "${!bins[@]}"; do
@@ -112,12 +122,13 @@ for bin in "${bins[@]}"; do
 	done < <("$bin" --list --format terse 2>/dev/null)
 done
 ntests=${#sel_names[@]}
-[ "$ntests" -gt 0 ] || { echo "run-tests.sh: no test matches: ${patterns[*]}" >&2; exit 2; }
+[ "$ntests" -gt 0 ] || { echo "run-tests.sh: no test matches: ${patterns[*]}" >&2; clean_unused; exit 2; }
 
 total=$((ntests * iters))
 echo "${bold}$ntests test(s) x $iters = $total runs, $workers at a time, timeout ${timeout_s}s, logs in $outdir${reset}"
 if [ "$dry_run" = 1 ]; then
 	for i in "${!sel_names[@]}"; do echo "  ${sel_names[$i]}  ($(basename "${sel_bins[$i]}"))"; done
+	clean_unused
 	exit 0
 fi
 

@@ -32,5 +32,6 @@ grep -q "TIMEOUT after 2s" "$out/hang/looper_selftest_hang_1.log" || fail "hang 
 # 4. Bad flags and patterns that match nothing are usage errors (exit 2).
 ./run-tests.sh -n zero x >/dev/null 2>&1; [ $? -eq 2 ] || fail "bad -n not rejected"
 ./run-tests.sh -o "$out/none" no_such_test_anywhere >/dev/null 2>&1; [ $? -eq 2 ] || fail "empty selection not rejected"
+[ ! -e "$out/none" ] || fail "an empty selection left files behind: $(du -sh "$out/none")"
 
 echo "test-run-tests: all checks passed"

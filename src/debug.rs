@@ -76,22 +76,60 @@ impl Log for RaftLogger {
     fn flush(&self) {}
 }
 
+/// Reads a `RAFT_LOG` value. A topic this crate does not use is an error,
+/// not a filter that silently prints nothing.
+fn parse_filter(value: &str) -> Result<Filter, String> {
+    match value.trim().to_lowercase().as_str() {
+        "" | "0" | "off" | "false" | "no" => return Ok(Filter::Off),
+        "1" | "all" | "on" | "true" | "yes" | "debug" | "trace" => return Ok(Filter::All),
+        _ => {}
+    }
+    let items: Vec<String> = value
+        .split(',')
+        .map(|t| t.trim().to_uppercase())
+        .filter(|t| !t.is_empty())
+        .collect();
+    let negated = items.iter().filter(|t| t.starts_with('-')).count();
+    if negated != 0 && negated != items.len() {
+        return Err(format!(
+            "{ENV_VAR}={value}: mix of topics and -topics; give either the topics to show or the ones to hide"
+        ));
+    }
+    let names: Vec<String> = items
+        .iter()
+        .map(|t| t.trim_start_matches('-').to_string())
+        .collect();
+    if let Some(bad) = names.iter().find(|t| !TOPICS.contains(&t.as_str())) {
+        return Err(format!(
+            "{ENV_VAR}={value}: unknown topic {bad:?}; the topics are {} (or 1 for all, 0 for none)",
+            TOPICS.join(" ")
+        ));
+    }
+    Ok(if negated > 0 {
+        Filter::AllBut(names)
+    } else {
+        Filter::Only(names)
+    })
+}
+
 /// Installs the logger (once per process) and restarts its clock; the test
 /// harness calls this when a test begins. Reads [`ENV_VAR`].
+///
+/// # Panics
+///
+/// If `RAFT_LOG` names a topic that does not exist: a misspelt topic would
+/// otherwise log nothing, and the student would think nothing happened.
 pub fn init() {
+    if let Err(e) = try_init() {
+        panic!("{e}");
+    }
+}
+
+/// [`init`], returning a bad `RAFT_LOG` as an error (for binaries, which
+/// print it and exit).
+pub fn try_init() -> Result<(), String> {
     *start().lock() = Instant::now();
-    let filter = match std::env::var(ENV_VAR).unwrap_or_default().trim() {
-        "" | "0" | "off" => Filter::Off,
-        "1" | "all" | "debug" | "trace" => Filter::All,
-        list => {
-            let items: Vec<String> = list.split(',').map(|t| t.trim().to_uppercase()).collect();
-            if items.iter().all(|t| t.starts_with('-')) {
-                Filter::AllBut(items.iter().map(|t| t[1..].to_string()).collect())
-            } else {
-                Filter::Only(items)
-            }
-        }
-    };
+    let filter = parse_filter(&std::env::var(ENV_VAR).unwrap_or_default())?;
     let max = match filter {
         Filter::Off => LevelFilter::Warn,
         _ => LevelFilter::Debug,
@@ -99,6 +137,7 @@ pub fn init() {
     if log::set_boxed_logger(Box::new(RaftLogger { filter })).is_ok() {
         log::set_max_level(max);
     }
+    Ok(())
 }
 
 /// Logs one debug line for peer `$me` at term `$term` under a four-letter topic.
@@ -110,3 +149,25 @@ macro_rules! dlog {
     };
 }
 pub(crate) use dlog;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn raft_log_values() {
+        assert!(matches!(parse_filter(""), Ok(Filter::Off)));
+        assert!(matches!(parse_filter("true"), Ok(Filter::All)));
+        assert!(matches!(parse_filter("1"), Ok(Filter::All)));
+        assert!(matches!(parse_filter("vote, lead"), Ok(Filter::Only(t)) if t == ["VOTE", "LEAD"]));
+        assert!(
+            matches!(parse_filter("-PERS,-TIMR"), Ok(Filter::AllBut(t)) if t == ["PERS", "TIMR"])
+        );
+        let e = parse_filter("VOET").err().unwrap();
+        assert!(
+            e.contains("unknown topic \"VOET\"") && e.contains("VOTE"),
+            "{e}"
+        );
+        assert!(parse_filter("VOTE,-PERS").is_err());
+    }
+}

@@ -92,3 +92,30 @@ fn viewer_reports_bad_usage() {
     assert_eq!(code, 2);
     assert!(err.contains("cannot open /no/such/file.log"));
 }
+
+#[test]
+fn viewer_explains_input_that_is_not_a_log() {
+    let dir = std::env::temp_dir().join(format!("raft-logs-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    // A binary file: named, with the line, not a bare "invalid UTF-8".
+    let bin = dir.join("core.bin");
+    std::fs::write(&bin, b"000001 VOTE S0 T1 ok\n\xff\xfe\x00\n").unwrap();
+    let (code, _, err) = viewer(&[bin.to_str().unwrap()]);
+    assert_eq!(code, 2);
+    assert!(err.contains("core.bin: line 2: not UTF-8"), "{err}");
+    // An empty file, or one without a single debug line, says so.
+    for (name, text) in [("empty.log", ""), ("plain.log", "running 1 test\nok\n")] {
+        let f = dir.join(name);
+        std::fs::write(&f, text).unwrap();
+        let (code, _, err) = viewer(&[f.to_str().unwrap()]);
+        assert_eq!(code, 1, "{name}");
+        assert!(
+            err.contains("no debug lines") && err.contains("RAFT_LOG=1"),
+            "{err}"
+        );
+    }
+    let (code, out, _) = viewer(&["--help"]);
+    assert_eq!(code, 0);
+    assert!(out.contains("usage: raft-logs"));
+    std::fs::remove_dir_all(dir).unwrap();
+}

@@ -32,11 +32,24 @@ impl Service {
 
     /// Registers `handler` as `"<service>.<method>"`. Arguments arrive decoded as
     /// `A`; the returned `R` is encoded and sent back as the reply.
-    pub fn method<A, R, F>(mut self, method: &str, handler: F) -> Service
+    pub fn method<A, R, F>(self, method: &str, handler: F) -> Service
     where
         A: DeserializeOwned,
         R: Serialize,
         F: Fn(A) -> R + Send + Sync + 'static,
+    {
+        self.method_or_fail(method, move |args| Some(handler(args)))
+    }
+
+    /// Like [`Service::method`], for a handler that may have nobody to answer
+    /// for (the object it serves is gone): `None` fails the call with
+    /// [`RpcError::Failed`], as a server that is gone does. A made-up reply
+    /// instead would be acted on by the caller as if someone had said it.
+    pub fn method_or_fail<A, R, F>(mut self, method: &str, handler: F) -> Service
+    where
+        A: DeserializeOwned,
+        R: Serialize,
+        F: Fn(A) -> Option<R> + Send + Sync + 'static,
     {
         let full = format!("{}.{}", self.name, method);
         let wrapped = move |bytes: &[u8]| -> Result<Vec<u8>, RpcError> {
@@ -44,7 +57,8 @@ impl Service {
                 log::error!(target: "DROP", "labrpc: {full}: {e}");
                 RpcError::BadArgs(format!("{full}: {e}"))
             })?;
-            codec::encode(&handler(args)).map_err(|e| RpcError::BadReply(e.message))
+            let reply = handler(args).ok_or(RpcError::Failed)?;
+            codec::encode(&reply).map_err(|e| RpcError::BadReply(e.message))
         };
         self.methods.insert(method.to_string(), Box::new(wrapped));
         self

@@ -451,6 +451,31 @@ mod labrpc {
         assert_eq!(ok, "handler2-5");
     }
 
+    /// A handler with nobody to answer for (`method_or_fail` returning None)
+    /// fails the call like a server that is gone; it makes up no reply.
+    #[test]
+    fn handler_that_declines_fails_the_call() {
+        let net = Network::new();
+        let rs = Server::new();
+        rs.add_service(
+            Service::new("Maybe").method_or_fail("Echo", |x: i64| (x >= 0).then_some(x)),
+        );
+        net.add_server("m", rs);
+        let e = net.make_end("me");
+        net.connect("me", "m");
+        net.enable("me", true);
+        assert_eq!(e.call::<_, i64>("Maybe.Echo", &7i64), Ok(7));
+        assert_eq!(
+            e.call::<_, i64>("Maybe.Echo", &-1i64),
+            Err(RpcError::Failed)
+        );
+        assert_eq!(
+            net.count("m"),
+            2,
+            "the request was delivered; only the reply is missing"
+        );
+    }
+
     /// Arguments of the wrong type, or a reply read as the wrong type, fail the
     /// call with an error naming the cause; nothing panics.
     #[test]

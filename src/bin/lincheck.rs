@@ -17,6 +17,7 @@ use raft::linearizability::{
 };
 use std::collections::BTreeSet;
 use std::io::BufReader;
+use std::io::Write as _;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
@@ -95,7 +96,7 @@ fn parse_args(args: &[String]) -> Result<Args, String> {
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     if args.iter().any(|a| a == "-h" || a == "--help") {
-        println!("{USAGE}");
+        let _ = writeln!(std::io::stdout(), "{USAGE}"); // no panic if stdout is closed
         return ExitCode::SUCCESS;
     }
     let args = match parse_args(&args) {

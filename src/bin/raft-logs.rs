@@ -149,8 +149,27 @@ fn wrap(s: &str, w: usize) -> Vec<String> {
     lines
 }
 
-fn run(o: &Options, input: Box<dyn BufRead>, out: &mut dyn Write) -> io::Result<()> {
-    let lines: Vec<String> = input.lines().collect::<io::Result<_>>()?;
+/// All lines of the input; a line that is not UTF-8 is an error naming it
+/// (a binary file, or a log cut in the middle of a character).
+fn read_lines(input: Box<dyn BufRead>) -> Result<Vec<String>, String> {
+    let mut lines = Vec::new();
+    for (i, bytes) in input.split(b'\n').enumerate() {
+        let bytes = bytes.map_err(|e| format!("cannot read: {e}"))?;
+        let line = String::from_utf8(bytes).map_err(|e| {
+            format!(
+                "line {}: not UTF-8 text (bad byte at column {}); is this a debug log?",
+                i + 1,
+                e.utf8_error().valid_up_to() + 1
+            )
+        })?;
+        lines.push(line.strip_suffix('\r').map(String::from).unwrap_or(line));
+    }
+    Ok(lines)
+}
+
+/// Prints `lines` in columns; returns how many debug lines it saw.
+fn run(o: &Options, lines: &[String], out: &mut dyn Write) -> io::Result<usize> {
+    let mut seen = 0;
     let columns = o.columns.unwrap_or_else(|| {
         lines
             .iter()
@@ -165,7 +184,7 @@ fn run(o: &Options, input: Box<dyn BufRead>, out: &mut dyn Write) -> io::Result<
         .map(|p| format!("{:<colw$}", format!("S{p}")))
         .collect();
     let mut header_shown = false;
-    for line in &lines {
+    for line in lines {
         let shown = |topic: &str| {
             (o.just.is_empty() || o.just.iter().any(|t| t == topic))
                 && !o.ignore.iter().any(|t| t == topic)
@@ -178,6 +197,7 @@ fn run(o: &Options, input: Box<dyn BufRead>, out: &mut dyn Write) -> io::Result<
             }
             continue;
         };
+        seen += 1;
         if !shown(topic) {
             continue;
         }
@@ -200,21 +220,24 @@ fn run(o: &Options, input: Box<dyn BufRead>, out: &mut dyn Write) -> io::Result<
             }
         }
     }
-    Ok(())
+    Ok(seen)
 }
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let o = match parse_args(&args) {
         Ok(o) => o,
+        Err(e) if e.is_empty() => {
+            // --help: stdout and success (and no panic if stdout is closed)
+            let _ = writeln!(std::io::stdout(), "{USAGE}");
+            return ExitCode::SUCCESS;
+        }
         Err(e) => {
-            if !e.is_empty() {
-                eprintln!("raft-logs: {e}");
-            }
-            eprintln!("{USAGE}");
+            eprintln!("raft-logs: {e}\n{USAGE}");
             return ExitCode::from(2);
         }
     };
+    let name = o.file.clone().unwrap_or_else(|| "standard input".into());
     let input: Box<dyn BufRead> = match &o.file {
         Some(f) => match std::fs::File::open(f) {
             Ok(file) => Box::new(io::BufReader::new(file)),
@@ -225,10 +248,24 @@ fn main() -> ExitCode {
         },
         None => Box::new(io::stdin().lock()),
     };
+    let lines = match read_lines(input) {
+        Ok(lines) => lines,
+        Err(e) => {
+            eprintln!("raft-logs: {name}: {e}");
+            return ExitCode::from(2);
+        }
+    };
     let stdout = io::stdout();
     let mut out = stdout.lock();
-    match run(&o, input, &mut out) {
-        Ok(()) => ExitCode::SUCCESS,
+    match run(&o, &lines, &mut out) {
+        Ok(0) => {
+            eprintln!(
+                "raft-logs: {name}: no debug lines in {} lines (they look like `001234 VOTE S2 T5 ...`; run the test with RAFT_LOG=1)",
+                lines.len()
+            );
+            ExitCode::from(1)
+        }
+        Ok(_) => ExitCode::SUCCESS,
         Err(e) if e.kind() == io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("raft-logs: {e}");

@@ -84,7 +84,9 @@ impl<C: Command> Shared<C> {
     /// RequestVote RPC handler (Figure 2, "Receiver implementation").
     pub(crate) fn request_vote(&self, args: RequestVoteArgs) -> RequestVoteReply {
         let mut st = self.state.lock();
-        self.observe_term(&mut st, args.term);
+        // A newer term is saved below, with the vote if one is granted: one
+        // write, before the reply leaves (Figure 2: persist before responding).
+        let newer_term = self.observe_term_unsaved(&mut st, args.term);
         let mut reply = RequestVoteReply {
             term: st.current_term,
             vote_granted: false,
@@ -109,9 +111,11 @@ impl<C: Command> Shared<C> {
             (args.last_log_term, args.last_log_index) >= (st.log.last_term(), st.log.last_index());
         if free && up_to_date {
             st.voted_for = Some(args.candidate_id);
-            st.persist();
             st.reset_election_timer();
             reply.vote_granted = true;
+        }
+        if newer_term || reply.vote_granted {
+            st.persist();
         }
         dlog!(
             "VOTE",

@@ -114,11 +114,18 @@ impl<C: Clone> Log<C> {
     }
 
     /// Copies of the entries from `from` (inclusive) to the end, at most `max`.
+    /// `from` must be after the snapshot: the callers (the applier, a
+    /// replication thread) rely on getting exactly the entries they asked for.
     pub(crate) fn entries_from(&self, from: u64, max: usize) -> Vec<Entry<C>> {
+        assert!(
+            from > self.base_index,
+            "entries_from({from}): entries through {} are in the snapshot",
+            self.base_index
+        );
         if from > self.last_index() {
             return Vec::new();
         }
-        let start = self.pos(from.max(self.base_index + 1));
+        let start = self.pos(from);
         let end = self.entries.len().min(start + max);
         self.entries[start..end].to_vec()
     }

@@ -4,14 +4,18 @@
 //!
 //! | thread | file | waits on | woken by |
 //! |---|---|---|---|
-//! | state (1) | `state_machine.rs` | `state_cv`, with a deadline | vote threads (won), handlers (higher term), `kill` |
-//! | vote (1 per peer per election) | `election.rs` | the RequestVote reply | the network |
-//! | replication (1 per follower while leader) | `replication.rs` | `repl_cv`; the reply | `start`, the state thread's heartbeat tick, `kill` |
-//! | applier (1) | `apply.rs` | `apply_cv` | a commit (leader or follower), a snapshot, `kill` |
+//! | state (1) | `state_machine.rs` | `state_cv`, with a deadline | a vote thread (election won); anyone who sees a higher term (`observe_term`); the AppendEntries and InstallSnapshot handlers (a candidate steps down); `kill` |
+//! | vote (1 per peer per election) | `election.rs` | the RequestVote reply | the network, `kill` |
+//! | replication (1 per follower while leader) | `replication.rs` | `repl_cv`; the reply | `start` (new entries); the state thread (heartbeat due); `advance_commit` (tell followers the commit); a higher term (`observe_term`: stop); `kill` |
+//! | applier (1) | `apply.rs` | `apply_cv` | a commit (`advance_commit`, or the AppendEntries handler); a snapshot to hand over (the InstallSnapshot handler); `kill` |
+//!
+//! The RPC handlers (`election.rs`, `append_entries.rs`, `snapshot.rs`) run
+//! on labrpc's threads, take the lock, and signal as above.
 //!
 //! All of them share one `Mutex<State>`. Nobody holds it across an RPC or a
 //! channel send.
 
+mod append_entries;
 mod apply;
 mod election;
 mod log;
@@ -273,12 +277,33 @@ impl<C: Command> Shared<C> {
     /// of that term. Wakes the state thread and the replication threads so they
     /// notice. Returns true if the term changed.
     pub(crate) fn observe_term(&self, st: &mut State<C>, term: u64) -> bool {
-        if st.adopt_newer_term(term) {
+        let newer = self.observe_term_unsaved(st, term);
+        if newer {
+            st.persist();
+        }
+        newer
+    }
+
+    /// [`Shared::observe_term`] without the save, for a handler that saves
+    /// once for the new term and for what it does next (`request_vote`).
+    pub(crate) fn observe_term_unsaved(&self, st: &mut State<C>, term: u64) -> bool {
+        let newer = st.adopt_newer_term(term);
+        if newer {
             self.state_cv.notify_one();
             self.repl_cv.notify_all();
-            true
-        } else {
-            false
         }
+        newer
+    }
+
+    /// A message from the leader of `term` (at least ours): adopt the term,
+    /// and as a candidate step down (§5.2: a leader of our term has won);
+    /// either way, wait a full election timeout before standing.
+    pub(crate) fn heard_from_leader(&self, st: &mut State<C>, term: u64) {
+        self.observe_term(st, term);
+        if st.role == Role::Candidate {
+            st.role = Role::Follower;
+            self.state_cv.notify_one();
+        }
+        st.reset_election_timer();
     }
 }

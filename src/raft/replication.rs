@@ -13,7 +13,6 @@
 //! when it arrives, while the thread goes on sending heartbeats: a slow or
 //! unreachable follower costs one RPC per heartbeat, never a stalled leader.
 
-use super::log::Entry;
 use super::rpc::{AppendEntriesArgs, AppendEntriesReply, APPEND_ENTRIES};
 use super::state::{Role, State, HEARTBEAT_INTERVAL};
 use super::{Command, Shared};
@@ -62,28 +61,32 @@ impl<C: Command> Shared<C> {
         }
     }
 
-    /// The replication thread for `peer` while this peer leads `term`.
+    /// The replication thread for `peer` while this peer leads `term`: the
+    /// leader's replicate loop, top to bottom.
     fn replicator(&self, peer: usize, term: u64) {
+        // RPCs whose reply did not come by their deadline, in case it comes later.
         let mut late: Vec<Late> = Vec::new();
         // RPCs in a row that got no answer. A lost message is resent at once,
         // once; after that new entries wait for the next heartbeat, so an
         // unreachable follower costs one RPC per heartbeat, not a tight loop.
         let mut failures = 0;
         let mut st = self.state.lock();
-        loop {
-            if self.killed() || st.role != Role::Leader || st.current_term != term {
-                return;
+        while self.leads(&st, term) {
+            // 1. Act on replies that arrived after their RPC's deadline.
+            self.handle_late_replies(&mut st, peer, &mut late);
+            if !self.leads(&st, term) {
+                break;
             }
-            late.retain(|l| !self.try_late(&mut st, peer, l));
-            if st.role != Role::Leader || st.current_term != term {
-                return;
-            }
+            // 2. Sleep until a heartbeat is due or there are entries to send.
             let behind = st.next_index[peer] <= st.log.last_index();
             let send_now = st.heartbeat_due[peer] || (behind && failures < 2);
             if !send_now {
                 self.repl_cv.wait(&mut st);
                 continue;
             }
+            // 3. Send what the follower needs next: entries, or the snapshot
+            //    if we no longer hold the entries it needs (see snapshot.rs).
+            //    The lock is released while the RPC is in flight.
             st.heartbeat_due[peer] = false;
             let deadline = Instant::now() + HEARTBEAT_INTERVAL;
             let outcome = if st.next_index[peer] <= st.log.base_index() {
@@ -91,30 +94,45 @@ impl<C: Command> Shared<C> {
             } else {
                 self.send_append(&mut st, peer, deadline)
             };
-            failures = match outcome {
-                Outcome::Answered => 0,
-                _ => failures + 1,
-            };
-            if let Outcome::Unanswered(l) = outcome {
-                if late.len() == MAX_LATE {
-                    late.remove(0);
+            // 4. Count failures; keep an unanswered RPC, its reply may come.
+            match outcome {
+                Outcome::Answered => failures = 0,
+                Outcome::Failed => failures += 1,
+                Outcome::Unanswered(call) => {
+                    failures += 1;
+                    if late.len() == MAX_LATE {
+                        late.remove(0); // the oldest is the least likely to come
+                    }
+                    late.push(call);
                 }
-                late.push(l);
             }
         }
     }
 
-    /// Handles a late reply if it has arrived; true if the RPC is finished.
-    fn try_late(&self, st: &mut State<C>, peer: usize, l: &Late) -> bool {
-        match l {
-            Late::Append(p, sent) => p
-                .try_result()
-                .map(|r| self.on_append_reply(st, peer, sent, r)),
-            Late::Snapshot(p, sent) => p
-                .try_result()
-                .map(|r| self.on_snapshot_reply(st, peer, sent, r)),
+    /// True while this peer is alive and still the leader of `term`.
+    fn leads(&self, st: &State<C>, term: u64) -> bool {
+        !self.killed() && st.role == Role::Leader && st.current_term == term
+    }
+
+    /// Acts on each kept RPC whose reply has arrived, and keeps waiting for
+    /// the others.
+    fn handle_late_replies(&self, st: &mut State<C>, peer: usize, late: &mut Vec<Late>) {
+        for call in std::mem::take(late) {
+            match call {
+                Late::Append(pending, sent) => match pending.try_result() {
+                    Some(reply) => {
+                        self.on_append_reply(st, peer, &sent, reply);
+                    }
+                    None => late.push(Late::Append(pending, sent)),
+                },
+                Late::Snapshot(pending, sent) => match pending.try_result() {
+                    Some(reply) => {
+                        self.on_snapshot_reply(st, peer, &sent, reply);
+                    }
+                    None => late.push(Late::Snapshot(pending, sent)),
+                },
+            }
         }
-        .is_some()
     }
 
     /// Sends AppendEntries to `peer` and waits (without the lock) until
@@ -153,12 +171,14 @@ impl<C: Command> Shared<C> {
             args.prev_log_term,
             args.leader_commit
         );
-        let pending = MutexGuard::unlocked(st, || {
+        // One unlocked section: encode and send (the encoding copies the
+        // entries, so `args` can go), then wait for the reply.
+        let (pending, reply) = MutexGuard::unlocked(st, || {
             let pending = self.send(peer, APPEND_ENTRIES, &args);
             drop(args);
-            pending
+            let reply = pending.wait_deadline(&self.kill_rx, deadline);
+            (pending, reply)
         });
-        let reply = MutexGuard::unlocked(st, || pending.wait_deadline(&self.kill_rx, deadline));
         match reply {
             Some(r) => self.on_append_reply(st, peer, &sent, r),
             None => Outcome::Unanswered(Late::Append(pending, sent)),
@@ -174,7 +194,7 @@ impl<C: Command> Shared<C> {
         r: Result<AppendEntriesReply, RpcError>,
     ) -> Outcome {
         let Ok(reply) = r else {
-            return Outcome::Failed;
+            return Outcome::Failed; // lost, or nobody there to answer
         };
         if !self.still_leader_for(st, sent, reply.term) {
             return Outcome::Answered;
@@ -248,133 +268,5 @@ impl<C: Command> Shared<C> {
             }
             self.repl_cv.notify_all();
         }
-    }
-
-    /// AppendEntries RPC handler (Figure 2, "Receiver implementation").
-    pub(crate) fn append_entries(&self, args: AppendEntriesArgs<C>) -> AppendEntriesReply {
-        let mut st = self.state.lock();
-        let mut reply = AppendEntriesReply {
-            term: st.current_term,
-            ..Default::default()
-        };
-        // Rule 1: reply false if term < currentTerm.
-        if args.term < st.current_term {
-            dlog!(
-                "LOG2",
-                self.me,
-                st.current_term,
-                "refused S{}: its term {} is old",
-                args.leader_id,
-                args.term
-            );
-            return reply;
-        }
-        self.observe_term(&mut st, args.term);
-        if st.role == Role::Candidate {
-            // §5.2: a candidate hearing from the leader of its term steps down.
-            st.role = Role::Follower;
-            self.state_cv.notify_one();
-        }
-        st.reset_election_timer();
-        reply.term = st.current_term;
-
-        let (mut prev, mut prev_term, mut entries) =
-            (args.prev_log_index, args.prev_log_term, args.entries);
-        if prev < st.log.base_index() {
-            // Our snapshot already covers the start of this message: those
-            // entries are committed, so skip them.
-            let skip = (st.log.base_index() - prev) as usize;
-            entries.drain(..skip.min(entries.len()));
-            prev = st.log.base_index();
-            prev_term = st.log.base_term();
-        }
-        // Rule 2: reply false if the log has no entry at prevLogIndex whose
-        // term matches prevLogTerm; say where our log diverges.
-        match st.log.term_at(prev) {
-            None => {
-                reply.conflict_index = st.log.last_index() + 1;
-                dlog!(
-                    "LOG2",
-                    self.me,
-                    st.current_term,
-                    "no entry {prev}: log ends at {}",
-                    st.log.last_index()
-                );
-                return reply;
-            }
-            Some(t) if t != prev_term => {
-                reply.conflict_term = Some(t);
-                reply.conflict_index = st.log.first_index_of_term(t, prev);
-                dlog!(
-                    "LOG2",
-                    self.me,
-                    st.current_term,
-                    "entry {prev} has term {t}, leader says {prev_term}: hint {}",
-                    reply.conflict_index
-                );
-                return reply;
-            }
-            Some(_) => {}
-        }
-        let last_new = prev + entries.len() as u64;
-        if self.append_new_entries(&mut st, prev, entries) {
-            st.persist();
-        }
-        // Rule 5: commitIndex = min(leaderCommit, index of last new entry).
-        let commit = args.leader_commit.min(last_new);
-        if commit > st.commit_index {
-            dlog!(
-                "CMIT",
-                self.me,
-                st.current_term,
-                "commit {} -> {commit} (leader S{})",
-                st.commit_index,
-                args.leader_id
-            );
-            st.commit_index = commit;
-            self.apply_cv.notify_one();
-        }
-        reply.success = true;
-        reply
-    }
-
-    /// Rules 3 and 4: an existing entry that conflicts with a new one (same
-    /// index, different term) is deleted with all that follow it; entries not
-    /// already in the log are appended. Entries that match are left alone, so a
-    /// late, shorter AppendEntries never truncates what a newer one added.
-    /// Returns true if the log changed.
-    fn append_new_entries(&self, st: &mut State<C>, prev: u64, entries: Vec<Entry<C>>) -> bool {
-        let mut changed = false;
-        for (k, e) in entries.into_iter().enumerate() {
-            let index = prev + 1 + k as u64;
-            match st.log.term_at(index) {
-                Some(t) if t == e.term => continue,
-                Some(_) => {
-                    dlog!(
-                        "LOG2",
-                        self.me,
-                        st.current_term,
-                        "conflict at {index}: truncating {}..={}",
-                        index,
-                        st.log.last_index()
-                    );
-                    st.log.truncate_from(index);
-                }
-                None => {}
-            }
-            st.log.push(e);
-            changed = true;
-        }
-        if changed {
-            dlog!(
-                "LOG2",
-                self.me,
-                st.current_term,
-                "log now ends at {}/{}",
-                st.log.last_index(),
-                st.log.last_term()
-            );
-        }
-        changed
     }
 }

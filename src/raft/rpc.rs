@@ -75,8 +75,9 @@ pub(crate) struct InstallSnapshotReply {
 /// Builds the `Raft` service whose handlers call into `shared`.
 ///
 /// The handlers hold a `Weak`: the network's server must not keep a peer
-/// alive after the tests drop it. A handler whose peer is gone answers with
-/// term 0 and a refusal, which no live peer acts on.
+/// alive after the tests drop it. A handler whose peer is gone fails the call,
+/// as an unreachable server would (a made-up default reply would be acted on:
+/// a refusal with no hint resets the leader's `next_index` and it resends at once).
 pub(crate) fn service<C: Command>(shared: &Arc<Shared<C>>) -> Service {
     let (w1, w2, w3): (Weak<Shared<C>>, _, _) = (
         Arc::downgrade(shared),
@@ -84,17 +85,14 @@ pub(crate) fn service<C: Command>(shared: &Arc<Shared<C>>) -> Service {
         Arc::downgrade(shared),
     );
     Service::new(SERVICE)
-        .method("RequestVote", move |args: RequestVoteArgs| {
-            w1.upgrade()
-                .map_or_else(RequestVoteReply::default, |s| s.request_vote(args))
+        .method_or_fail("RequestVote", move |args: RequestVoteArgs| {
+            w1.upgrade().map(|s| s.request_vote(args))
         })
-        .method("AppendEntries", move |args: AppendEntriesArgs<C>| {
-            w2.upgrade()
-                .map_or_else(AppendEntriesReply::default, |s| s.append_entries(args))
+        .method_or_fail("AppendEntries", move |args: AppendEntriesArgs<C>| {
+            w2.upgrade().map(|s| s.append_entries(args))
         })
-        .method("InstallSnapshot", move |args: InstallSnapshotArgs| {
-            w3.upgrade()
-                .map_or_else(InstallSnapshotReply::default, |s| s.install_snapshot(args))
+        .method_or_fail("InstallSnapshot", move |args: InstallSnapshotArgs| {
+            w3.upgrade().map(|s| s.install_snapshot(args))
         })
 }
 

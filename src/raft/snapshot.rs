@@ -8,7 +8,7 @@
 
 use super::replication::{Late, Outcome, Sent};
 use super::rpc::{InstallSnapshotArgs, InstallSnapshotReply, INSTALL_SNAPSHOT};
-use super::state::{Role, State};
+use super::state::State;
 use super::{Command, Shared};
 use crate::debug::dlog;
 use labrpc::RpcError;
@@ -84,8 +84,12 @@ impl<C: Command> Shared<C> {
             args.last_included_term,
             args.data.len()
         );
-        let pending = MutexGuard::unlocked(st, || self.send(peer, INSTALL_SNAPSHOT, &args));
-        match MutexGuard::unlocked(st, || pending.wait_deadline(&self.kill_rx, deadline)) {
+        let (pending, reply) = MutexGuard::unlocked(st, || {
+            let pending = self.send(peer, INSTALL_SNAPSHOT, &args);
+            let reply = pending.wait_deadline(&self.kill_rx, deadline);
+            (pending, reply)
+        });
+        match reply {
             Some(r) => self.on_snapshot_reply(st, peer, &sent, r),
             None => Outcome::Unanswered(Late::Snapshot(pending, sent)),
         }
@@ -121,12 +125,7 @@ impl<C: Command> Shared<C> {
                 term: st.current_term,
             };
         }
-        self.observe_term(&mut st, args.term);
-        if st.role == Role::Candidate {
-            st.role = Role::Follower;
-            self.state_cv.notify_one();
-        }
-        st.reset_election_timer();
+        self.heard_from_leader(&mut st, args.term);
         let reply = InstallSnapshotReply {
             term: st.current_term,
         };

@@ -101,8 +101,8 @@ impl<C: Command> State<C> {
 
     /// Figure 2, "All Servers": if a message carries a term newer than ours,
     /// adopt it and become a follower. Returns true if the term changed; the
-    /// caller must then wake the threads that wait on the role (see
-    /// `Shared::observe_term`). Persists.
+    /// caller must then wake the threads that wait on the role and save the
+    /// new term and vote (`Shared::observe_term` does both).
     pub(crate) fn adopt_newer_term(&mut self, term: u64) -> bool {
         if term <= self.current_term {
             return false;
@@ -122,7 +122,6 @@ impl<C: Command> State<C> {
         self.current_term = term;
         self.voted_for = None;
         self.role = Role::Follower;
-        self.persist();
         true
     }
 

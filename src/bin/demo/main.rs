@@ -80,15 +80,20 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let o = match parse(&args) {
         Ok(o) => o,
+        Err(e) if e.is_empty() => {
+            // --help: asked for, so stdout and success (and no panic if stdout is closed)
+            let _ = writeln!(std::io::stdout(), "{USAGE}");
+            return ExitCode::SUCCESS;
+        }
         Err(e) => {
-            if !e.is_empty() {
-                eprintln!("demo: {e}");
-            }
-            eprintln!("{USAGE}");
+            eprintln!("demo: {e}\n{USAGE}");
             return ExitCode::from(2);
         }
     };
-    raft::debug::init();
+    if let Err(e) = raft::debug::try_init() {
+        eprintln!("demo: {e}");
+        return ExitCode::from(2);
+    }
     let net = o.seed.map_or_else(Network::new, Network::with_seed);
     let seed = net.seed();
     let cluster = Arc::new(Cluster::new(net, o.peers, Some(4000)));
