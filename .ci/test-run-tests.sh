@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Tests run-tests.sh against the tiny tests in tests/looper_selftest.rs:
+# Tests run-tests.sh against the tiny tests in tests/labs/looper_selftest.rs:
 # passing runs, failing runs (logs kept, exit status), and a hang (timeout, stacks).
 set -u -o pipefail
 cd "$(dirname "$0")/.."
@@ -17,7 +17,7 @@ if RUN_TESTS_SELFTEST=fail ./run-tests.sh -n 2 -p 2 -o "$out/bad" looper_selftes
 	cat "$out/bad.txt"; fail "failing runs gave exit status 0"
 fi
 tail -n 1 "$out/bad.txt" | grep -qx "0 passed, 2 failed" || { cat "$out/bad.txt"; fail "wrong summary for failing runs"; }
-log="$out/bad/looper_selftest_fail_1.log"
+log="$out/bad/looper_selftest__looper_selftest_fail_1.log"
 [ -f "$log" ] || fail "failing run's log not kept"
 grep -q "LABRPC_SEED=" "$log" || fail "log lacks the seed"
 grep -q "failing on purpose" "$log" || fail "log lacks the test's output"
@@ -27,7 +27,7 @@ if RUN_TESTS_SELFTEST=hang ./run-tests.sh -n 1 -t 2 -o "$out/hang" looper_selfte
 	cat "$out/hang.txt"; fail "hanging run gave exit status 0"
 fi
 grep -q "timeout" "$out/hang.txt" || { cat "$out/hang.txt"; fail "hang not reported as timeout"; }
-grep -q "TIMEOUT after 2s" "$out/hang/looper_selftest_hang_1.log" || fail "hang log lacks the timeout note"
+grep -q "TIMEOUT after 2s" "$out/hang/looper_selftest__looper_selftest_hang_1.log" || fail "hang log lacks the timeout note"
 
 # 4. Bad flags and patterns that match nothing are usage errors (exit 2).
 ./run-tests.sh -n zero x >/dev/null 2>&1; [ $? -eq 2 ] || fail "bad -n not rejected"

@@ -288,6 +288,100 @@ fn kv_throughput(clerks: usize, secs: f64) {
     Arc::try_unwrap(c).ok().expect("clerks are done").kill();
 }
 
+/// Where the unreliable slowdown comes from, part 1: one commit at a time on
+/// 5 Raft peers with labrpc unreliable, from `start` to the leader's apply
+/// channel (no clerk, no kv server).
+fn raft_unreliable_commit(secs: f64) {
+    let c = raft_cluster(5);
+    c.net.set_reliable(false);
+    let mut lat = Vec::new();
+    let t0 = Instant::now();
+    while t0.elapsed().as_secs_f64() < secs {
+        let l = c.leader();
+        let t = Instant::now();
+        let (index, term, ok) = c.rafts[l].start(lat.len() as u64);
+        if !ok {
+            continue;
+        }
+        loop {
+            match c.applies[l].recv_timeout(Duration::from_secs(2)) {
+                Ok(ApplyMsg::Command { index: ix, .. }) if ix == index => break,
+                Ok(_) => {}
+                Err(_) => break,
+            }
+        }
+        if c.rafts[l].get_state() == (term, true) {
+            lat.push(t.elapsed());
+        }
+    }
+    lat.sort();
+    let mean = lat.iter().sum::<Duration>() / lat.len() as u32;
+    println!(
+        "raft commit, one at a time (5 peers, unreliable): mean {mean:?} p50 {:?} p90 {:?} over {}",
+        percentile(&lat, 0.5),
+        percentile(&lat, 0.9),
+        lat.len()
+    );
+    bench(
+        "raft_unreliable_commit_mean",
+        mean.as_secs_f64() * 1e3,
+        "ms",
+    );
+    c.kill();
+}
+
+/// The demo's unreliable phase, measured: `clerks` clerks on 5 servers with
+/// labrpc in unreliable mode (each request delayed 0-26 ms, 10% of requests
+/// and 10% of replies lost). Latency per operation, ops/s, RPCs per operation.
+fn kv_unreliable(clerks: usize, secs: f64) {
+    let (c, _) = kv_cluster(5, None);
+    c.clerk().get("warm-up");
+    c.net.set_reliable(false);
+    let c = Arc::new(c);
+    let stop = Arc::new(AtomicBool::new(false));
+    let rpcs0 = c.net.total_count();
+    let t0 = Instant::now();
+    let handles: Vec<_> = (0..clerks)
+        .map(|i| {
+            let (c, stop) = (c.clone(), stop.clone());
+            thread::spawn(move || {
+                let mut ck = c.clerk();
+                let mut lat = Vec::new();
+                while !stop.load(Ordering::Relaxed) {
+                    let t = Instant::now();
+                    ck.append(&format!("k{i}"), "x");
+                    lat.push(t.elapsed());
+                }
+                lat
+            })
+        })
+        .collect();
+    thread::sleep(Duration::from_secs_f64(secs));
+    stop.store(true, Ordering::Relaxed);
+    let mut lat: Vec<Duration> = handles
+        .into_iter()
+        .flat_map(|h| h.join().unwrap())
+        .collect();
+    let elapsed = t0.elapsed().as_secs_f64();
+    let rpcs = c.net.total_count() - rpcs0;
+    lat.sort();
+    let mean = lat.iter().sum::<Duration>() / lat.len() as u32;
+    println!(
+        "kv unreliable, {clerks} clerk(s), 5 servers: {:.0} ops/s, latency mean {mean:?} p50 {:?} p90 {:?} max {:?}, {:.1} RPCs per op",
+        lat.len() as f64 / elapsed,
+        percentile(&lat, 0.5),
+        percentile(&lat, 0.9),
+        lat[lat.len() - 1],
+        rpcs as f64 / lat.len() as f64
+    );
+    bench(
+        &format!("kv_unreliable_{clerks}_clerks_ops_per_s"),
+        lat.len() as f64 / elapsed,
+        "/s",
+    );
+    Arc::try_unwrap(c).ok().expect("clerks are done").kill();
+}
+
 fn kv_state_ratio(n_ops: usize) {
     let max = 1000;
     let (c, persisters) = kv_cluster(3, Some(max));
@@ -531,7 +625,8 @@ fn main() {
         "raft/kvraft benchmarks ({} mode)",
         if q { "quick" } else { "full" }
     );
-    // `cargo bench -- checker kv` runs only the groups named (all by default).
+    // `cargo bench -- checker unreliable` runs only the groups whose names
+    // contain those words (raft, kv, kv-unreliable, checker; all by default).
     let filters: Vec<String> = std::env::args()
         .skip(1)
         .filter(|a| !a.starts_with('-'))
@@ -547,6 +642,11 @@ fn main() {
         kv_latency(if q { 500 } else { 5000 });
         kv_throughput(100, if q { 2.0 } else { 5.0 });
         kv_state_ratio(if q { 2000 } else { 20_000 });
+    }
+    if want("kv-unreliable") {
+        raft_unreliable_commit(if q { 2.0 } else { 10.0 });
+        kv_unreliable(1, if q { 2.0 } else { 10.0 });
+        kv_unreliable(3, if q { 2.0 } else { 10.0 });
     }
     if want("checker") {
         checker_speed(if q { 3 } else { 11 });

@@ -1,7 +1,9 @@
 //! # A Rust port of the MIT 6.824 Raft labs: threads, a `Mutex` and a `Condvar`
 //!
 //! This crate is the lab's Raft (parts 2A-2D) with the lab's API, built the
-//! way the lab's design notes describe: each peer runs a **state thread** that
+//! way a student's 2A design write-up describes (not the lab's own
+//! sleep-loop advice; `notes/raft-design.md` compares the two): each peer
+//! runs a **state thread** that
 //! waits on a condition variable, **vote threads** and **replication threads**
 //! that do the RPCs and signal it, and an **applier thread** that feeds
 //! committed commands to the service. `notes/raft-design.md` tells the whole

@@ -108,8 +108,20 @@ fn main() -> ExitCode {
     } else {
         Duration::from_secs(1)
     });
+    if !o.tty {
+        println!("{}", view::LINE_LEGEND);
+    }
+    // (time, ops) samples of the last second or so, for the rate now.
+    let mut samples: std::collections::VecDeque<(f64, u64)> = Default::default();
     loop {
         let elapsed = t0.elapsed().as_secs_f64();
+        let ops = clients.ops.load(std::sync::atomic::Ordering::Relaxed);
+        samples.push_back((elapsed, ops));
+        while samples.len() > 2 && elapsed - samples[1].0 >= 1.0 {
+            samples.pop_front();
+        }
+        let (t_then, ops_then) = samples[0];
+        let rate_now = (ops - ops_then) as f64 / (elapsed - t_then).max(0.001);
         for e in injector.advance(&cluster, o.peers, elapsed / total) {
             if !o.tty {
                 println!("{elapsed:5.1}s fault: {e}");
@@ -121,7 +133,9 @@ fn main() -> ExitCode {
             elapsed,
             total,
             seed,
-            ops: clients.ops.load(std::sync::atomic::Ordering::Relaxed),
+            ops,
+            rate_now,
+            unreliable: injector.unreliable(),
             rpcs: cluster.net.total_count(),
             peers: &peers,
             events: &events,

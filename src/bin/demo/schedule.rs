@@ -29,6 +29,7 @@ pub const SCHEDULE: &[(f64, Fault)] = &[
 pub struct Injector {
     next: usize,
     crashed: Vec<usize>,
+    unreliable: bool,
 }
 
 impl Injector {
@@ -36,7 +37,13 @@ impl Injector {
         Injector {
             next: 0,
             crashed: Vec::new(),
+            unreliable: false,
         }
+    }
+
+    /// Whether the network is in unreliable mode now.
+    pub fn unreliable(&self) -> bool {
+        self.unreliable
     }
 
     /// Applies every fault due by `fraction` of the run; returns descriptions.
@@ -90,6 +97,7 @@ impl Injector {
             }
             Fault::Unreliable(on) => {
                 cluster.net.set_reliable(!on);
+                self.unreliable = on;
                 if on {
                     "unreliable network: 10% of messages lost, the rest delayed".into()
                 } else {

@@ -8,6 +8,10 @@ pub struct Frame<'a> {
     pub total: f64,
     pub seed: u64,
     pub ops: u64,
+    /// Operations per second over the last second (the average hides a slow phase).
+    pub rate_now: f64,
+    /// The network's mode now: reliable or not, partitioned or not.
+    pub unreliable: bool,
     pub rpcs: u64,
     pub peers: &'a [PeerView],
     pub events: &'a [(f64, String)],
@@ -34,15 +38,37 @@ fn peer_cells(p: &PeerView) -> (String, String, String, String, String, String) 
     }
 }
 
+/// What the table's columns mean, in one line.
+pub const LEGEND: &str =
+    "log: last index | commit: commit index | applied: applied by kv | snapshot: last index in it";
+
+/// What the one-line format's fields mean.
+pub const LINE_LEGEND: &str = "legend: ops total (now: last second) | net mode | per peer: S<i> <F|C|L> T<term> log <last index> c<commit> a<applied> s<snapshot index>";
+
+/// The whole network's mode, for the header.
+fn network_mode(f: &Frame) -> &'static str {
+    let split = f
+        .peers
+        .iter()
+        .any(|p| p.up && (!p.connected || p.in_minority));
+    match (f.unreliable, split) {
+        (false, false) => "reliable",
+        (false, true) => "reliable, PARTITIONED",
+        (true, false) => "UNRELIABLE (10% of messages lost, 0-26 ms delays)",
+        (true, true) => "UNRELIABLE and PARTITIONED",
+    }
+}
+
 /// The full-screen table (ANSI: clear, home).
 pub fn screen(f: &Frame) -> String {
     let mut out = String::from("\x1b[2J\x1b[H");
-    let rate = f.ops as f64 / f.elapsed.max(0.001);
+    let avg = f.ops as f64 / f.elapsed.max(0.001);
     let _ = writeln!(
         out,
-        "raft kv demo   {:5.1} s / {:.0} s   seed {}   ops {} ({:.0}/s)   RPCs {}",
-        f.elapsed, f.total, f.seed, f.ops, rate, f.rpcs
+        "raft kv demo   {:5.1} s / {:.0} s   seed {}   ops {} (now {:.0}/s, average {:.0}/s)   RPCs {}",
+        f.elapsed, f.total, f.seed, f.ops, f.rate_now, avg, f.rpcs
     );
+    let _ = writeln!(out, "network: {}", network_mode(f));
     let _ = writeln!(out);
     let _ = writeln!(
         out,
@@ -67,6 +93,7 @@ pub fn screen(f: &Frame) -> String {
         };
         let _ = writeln!(out, "{colour}S{i:<4} {role:<10} {term:>5} {log:>7} {commit:>7} {applied:>8} {snap:>9}  {net}\x1b[0m");
     }
+    let _ = writeln!(out, "\x1b[2m{LEGEND}\x1b[0m");
     let _ = writeln!(out);
     let _ = writeln!(out, "faults:");
     for (t, e) in f.events.iter().rev().take(8).rev() {
@@ -77,7 +104,16 @@ pub fn screen(f: &Frame) -> String {
 
 /// One line for logs and CI.
 pub fn line(f: &Frame) -> String {
-    let mut out = format!("{:5.1}s ops {:>6} rpcs {:>7} |", f.elapsed, f.ops, f.rpcs);
+    let net = match network_mode(f) {
+        "reliable" => "reliable",
+        "reliable, PARTITIONED" => "PARTITIONED",
+        "UNRELIABLE and PARTITIONED" => "UNRELIABLE+PARTITIONED",
+        _ => "UNRELIABLE",
+    };
+    let mut out = format!(
+        "{:5.1}s ops {:>6} (now {:>5.0}/s) rpcs {:>7} | net {net} |",
+        f.elapsed, f.ops, f.rate_now, f.rpcs
+    );
     for (i, p) in f.peers.iter().enumerate() {
         let (role, term, log, commit, applied, snap) = peer_cells(p);
         let r = role.chars().next().unwrap_or('?').to_ascii_uppercase();

@@ -1,9 +1,7 @@
 //! Raft part 2C: persistence (Go `TestPersist13C` and friends; the 2024 lab
 //! calls this part 3C). Run with `cargo test --release 2c`.
 
-mod common;
-
-use common::raft_config::{make_config, rand_cmd, Cmd, RAFT_ELECTION_TIMEOUT};
+use crate::common::raft_config::{make_config, rand_cmd, Cmd, RAFT_ELECTION_TIMEOUT};
 use rand::Rng;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;

@@ -1,9 +1,7 @@
 //! Raft part 2A: leader election (Go `TestInitialElection3A` and friends; the
 //! 2024 lab calls this part 3A). Run with `cargo test --release 2a`.
 
-mod common;
-
-use common::raft_config::{make_config, RAFT_ELECTION_TIMEOUT};
+use crate::common::raft_config::{make_config, RAFT_ELECTION_TIMEOUT};
 use rand::Rng;
 use std::thread::sleep;
 use std::time::Duration;

@@ -1,10 +1,8 @@
 //! Raft part 2B: log agreement (Go `TestBasicAgree3B` and friends; the 2024
 //! lab calls this part 3B). Run with `cargo test --release 2b`.
 
-mod common;
-
-use common::raft_config::{make_config, rand_cmd, Cmd, RAFT_ELECTION_TIMEOUT};
-use common::suite::randstring;
+use crate::common::raft_config::{make_config, rand_cmd, Cmd, RAFT_ELECTION_TIMEOUT};
+use crate::common::suite::randstring;
 use rand::Rng;
 use std::thread::{self, sleep};
 use std::time::Duration;

@@ -1,10 +1,8 @@
 //! kvraft part 3B: the key/value service with snapshots (Go `TestSnapshotRPC4B`
 //! and friends; the 2024 lab calls this part 4B). Run with `cargo test --release 3b`.
 
-mod common;
-
-use common::kv_config::{make_config, ELECTION_TIMEOUT};
-use common::kv_generic::{check, generic_test, generic_test_speed, put};
+use crate::common::kv_config::{make_config, ELECTION_TIMEOUT};
+use crate::common::kv_generic::{check, generic_test, generic_test_speed, put};
 use std::thread::sleep;
 
 /// If one server falls behind and then rejoins, does it catch up through

@@ -2,10 +2,8 @@
 //! ok, illegal, undecidable and malformed, and on a history recorded from
 //! this project's kv service (`KV_HISTORY_DIR` writes the same format).
 
-mod common;
-
-use common::kv_config::make_config;
-use common::kv_generic::{append, get, put, spawn_clients_and_wait, OpLog};
+use crate::common::kv_config::make_config;
+use crate::common::kv_generic::{append, get, put, spawn_clients_and_wait, OpLog};
 use std::path::PathBuf;
 use std::process::Command;
 use std::sync::Arc;

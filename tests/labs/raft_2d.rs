@@ -1,9 +1,7 @@
 //! Raft part 2D: log compaction (Go `TestSnapshotBasic3D` and friends; the
 //! 2024 lab calls this part 3D). Run with `cargo test --release 2d`.
 
-mod common;
-
-use common::raft_config::{make_config, rand_cmd, MAX_LOG_SIZE, SNAPSHOT_INTERVAL};
+use crate::common::raft_config::{make_config, rand_cmd, MAX_LOG_SIZE, SNAPSHOT_INTERVAL};
 use rand::Rng;
 
 fn snap_common(name: &str, disconnect: bool, reliable: bool, crash: bool) {

@@ -1,10 +1,8 @@
 //! kvraft part 3A: the key/value service without snapshots (Go `TestBasic4A`
 //! and friends; the 2024 lab calls this part 4A). Run with `cargo test --release 3a`.
 
-mod common;
-
-use common::kv_config::{make_config, ELECTION_TIMEOUT};
-use common::kv_generic::{
+use crate::common::kv_config::{make_config, ELECTION_TIMEOUT};
+use crate::common::kv_generic::{
     append, check, check_concurrent_appends, generic_test, generic_test_speed, get, put,
     spawn_clients_and_wait,
 };
@@ -176,7 +174,7 @@ fn persist_partition_unreliable_linearizable_3a() {
 /// must call the history illegal and write its visualization.
 #[test]
 fn broken_server_is_caught_3a() {
-    use common::kv_generic::{check_and_visualize, OpLog};
+    use crate::common::kv_generic::{check_and_visualize, OpLog};
     use raft::linearizability::CheckResult;
     use std::sync::Arc;
 
