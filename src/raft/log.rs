@@ -235,16 +235,23 @@ mod tests {
         assert_eq!((l.base_index(), l.base_term()), (3, 2));
         assert_eq!(l.last_index(), 5);
         assert_eq!(l.entries_from(4, 1)[0].command, 4);
-        assert_eq!(
-            l.entries_from(1, 9).len(),
-            2,
-            "entries before the base are gone"
-        );
+        assert_eq!(l.entries_from(4, 9).len(), 2);
+        assert_eq!(l.entries_from(6, 9).len(), 0, "past the end: nothing");
         assert_eq!(l.term_at(3), Some(2));
         assert_eq!(l.first_index_of_term(3, 5), 4);
         // A snapshot past the end, or disagreeing, replaces the log.
         l.compact_to(9, 4);
         assert_eq!((l.last_index(), l.last_term()), (9, 4));
         assert!(l.entries().is_empty());
+    }
+
+    #[test]
+    #[should_panic(expected = "in the snapshot")]
+    fn entries_from_inside_the_snapshot_is_a_bug() {
+        // The applier and the replication threads ask for exactly what they
+        // need; entries the snapshot covers are gone, so asking is a bug.
+        let mut l = log_with_terms(&[1, 1, 2, 3, 3]);
+        l.compact_to(3, 2);
+        let _ = l.entries_from(3, 9);
     }
 }
