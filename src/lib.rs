@@ -65,6 +65,7 @@ pub mod kvraft;
 pub mod linearizability;
 mod persister;
 mod raft;
+pub mod shardmaster;
 
 pub use error::RaftError;
 pub use persister::Persister;
