@@ -61,6 +61,7 @@
 
 pub mod debug;
 mod error;
+pub mod kit;
 pub mod kvraft;
 pub mod linearizability;
 mod persister;

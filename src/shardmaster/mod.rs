@@ -2,20 +2,26 @@
 //! assigns the key space's [`NSHARDS`] shards to replica groups, and records
 //! every assignment as a numbered [`Config`].
 //!
-//! Built in steps. This step is the service's state machine, which every
-//! replica runs on the same committed operations: `Join`, `Leave`, `Move` and
-//! `Query` on a list of configurations ([`Configs`]), and the rebalancing that
-//! spreads shards over groups as evenly as possible with the fewest moves.
-//! It knows nothing of Raft or the network; the server that puts these
-//! operations through Raft, and its clerk, come next (see notes/shardkv.md
-//! when it exists, and the lab 4 issue).
+//! The service's state machine, which every replica runs on the same
+//! committed operations, is [`Configs`]: `Join`, `Leave`, `Move` and `Query`
+//! on a list of configurations, with the rebalancing that spreads shards
+//! over groups as evenly as possible with the fewest moves ([`rebalance`]).
+//! [`ShardMaster`] puts those operations through Raft (as kvraft does, with
+//! duplicate detection), and [`Clerk`] is its client. notes/shardkv.md
+//! explains the rebalancing.
 //!
 //! Every replica must compute the same configuration from the same
 //! operations, so nothing here depends on a `HashMap`'s iteration order:
 //! groups live in a `BTreeMap`, and every choice breaks ties by group id.
 
+mod client;
+mod common;
 mod config;
 mod rebalance;
+mod server;
 
+pub use client::Clerk;
+pub use common::{SmErr, SmOp, SmReply};
 pub use config::{Config, Configs, Gid, NSHARDS};
 pub use rebalance::rebalance;
+pub use server::ShardMaster;

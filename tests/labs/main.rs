@@ -16,3 +16,4 @@ mod raft_2b;
 mod raft_2c;
 mod raft_2d;
 mod raft_logs_viewer;
+mod shardmaster_4a;

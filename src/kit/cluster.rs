@@ -1,0 +1,251 @@
+//! [`Cluster`]: the replicas, their ends, and their saved state.
+
+use crate::shardmaster::ShardMaster;
+use crate::{Persister, RaftError, Status};
+use labrpc::{ClientEnd, Network, Server, Service};
+use parking_lot::Mutex;
+use rand::distr::{Alphanumeric, SampleString};
+use rand::seq::SliceRandom;
+use std::sync::Arc;
+
+/// One server of a replicated service, as the kit starts, serves and kills it.
+pub trait Replica: Send + Sync + 'static {
+    /// The labrpc services to register on the server (the service's and its Raft's).
+    fn services(&self) -> Vec<Service>;
+    /// Its Raft peer's role and indexes.
+    fn raft_status(&self) -> Status;
+    /// Stops it; returns when its threads have exited.
+    fn kill(&self);
+}
+
+impl Replica for ShardMaster {
+    fn services(&self) -> Vec<Service> {
+        vec![self.service(), self.raft().service()]
+    }
+    fn raft_status(&self) -> Status {
+        self.raft().status()
+    }
+    fn kill(&self) {
+        ShardMaster::kill(self)
+    }
+}
+
+/// Starts replica `me` with ends to its peers and a persister (a service's
+/// `start`, with any extra arguments already bound).
+type Starter<R> = dyn Fn(Vec<ClientEnd>, usize, Persister) -> Result<R, RaftError> + Send + Sync;
+
+/// The names of a client's ends, one per server, so the tester can cut them.
+#[derive(Clone, Debug)]
+pub struct ClientEnds(Arc<Vec<String>>);
+
+/// `n` replicas of a service on one network (Go `config`).
+pub struct Cluster<R: Replica> {
+    /// The network; tests may set its modes (reliable, long delays, reordering).
+    pub net: Network,
+    n: usize,
+    starter: Box<Starter<R>>,
+    inner: Mutex<Inner<R>>,
+}
+
+struct Inner<R> {
+    servers: Vec<Option<R>>,
+    saved: Vec<Option<Persister>>,
+    /// Names of each server's ends to the others (for its Raft).
+    endnames: Vec<Option<Vec<String>>>,
+}
+
+fn fresh_name() -> String {
+    Alphanumeric.sample_string(&mut rand::rng(), 20)
+}
+
+impl<R: Replica> Cluster<R> {
+    /// Starts `n` replicas with `starter`, all connected, on a reliable network.
+    pub fn new(
+        n: usize,
+        starter: impl Fn(Vec<ClientEnd>, usize, Persister) -> Result<R, RaftError>
+            + Send
+            + Sync
+            + 'static,
+    ) -> Cluster<R> {
+        let cluster = Cluster {
+            net: Network::new(),
+            n,
+            starter: Box::new(starter),
+            inner: Mutex::new(Inner {
+                servers: (0..n).map(|_| None).collect(),
+                saved: vec![None; n],
+                endnames: vec![None; n],
+            }),
+        };
+        for i in 0..n {
+            cluster.start_server(i);
+        }
+        cluster.connect_all();
+        cluster
+    }
+
+    /// Every server's number.
+    pub fn all(&self) -> Vec<usize> {
+        (0..self.n).collect()
+    }
+
+    /// Starts server `i` from a copy of its saved state (a fresh one the
+    /// first time), disconnected from the others (Go `StartServer`).
+    ///
+    /// # Panics
+    ///
+    /// If the service refuses to start from that state (a corrupt persister).
+    pub fn start_server(&self, i: usize) {
+        let names: Vec<String> = (0..self.n).map(|_| fresh_name()).collect();
+        let ends = names
+            .iter()
+            .enumerate()
+            .map(|(j, name)| {
+                let end = self.net.make_end(name);
+                self.net.connect(name, j);
+                end
+            })
+            .collect();
+        let persister = {
+            let mut inner = self.inner.lock();
+            inner.endnames[i] = Some(names);
+            let p = inner.saved[i]
+                .as_ref()
+                .map_or_else(Persister::new, Persister::copy);
+            inner.saved[i] = Some(p.clone());
+            p
+        };
+        let replica = (self.starter)(ends, i, persister)
+            .unwrap_or_else(|e| panic!("server {i} would not start: {e}"));
+        let server = Server::new();
+        for service in replica.services() {
+            server.add_service(service);
+        }
+        self.inner.lock().servers[i] = Some(replica);
+        self.net.add_server(i, server);
+    }
+
+    /// Shuts server `i` down, keeping its persistent state (Go `ShutdownServer`).
+    pub fn shutdown_server(&self, i: usize) {
+        let replica = {
+            let mut inner = self.inner.lock();
+            self.cut(&inner, i, &self.all(), false);
+            // Delete the server before copying its persister, so it cannot
+            // answer a request whose effect lands only in the old copy.
+            self.net.delete_server(i);
+            if let Some(p) = &inner.saved[i] {
+                inner.saved[i] = Some(p.copy());
+            }
+            inner.servers[i].take()
+        };
+        if let Some(r) = replica {
+            r.kill();
+        }
+    }
+
+    /// Enables (or cuts) the links between server `i` and each of `to`, both ways.
+    fn cut(&self, inner: &Inner<R>, i: usize, to: &[usize], enabled: bool) {
+        for &j in to {
+            for (a, b) in [(i, j), (j, i)] {
+                if let Some(names) = &inner.endnames[a] {
+                    self.net.enable(&names[b], enabled);
+                }
+            }
+        }
+    }
+
+    /// Connects every server to every other.
+    pub fn connect_all(&self) {
+        let inner = self.inner.lock();
+        for i in 0..self.n {
+            self.cut(&inner, i, &self.all(), true);
+        }
+    }
+
+    /// Two partitions, each fully connected inside, none between.
+    pub fn partition(&self, p1: &[usize], p2: &[usize]) {
+        let inner = self.inner.lock();
+        for (mine, other) in [(p1, p2), (p2, p1)] {
+            for &i in mine {
+                self.cut(&inner, i, other, false);
+                self.cut(&inner, i, mine, true);
+            }
+        }
+    }
+
+    /// Ends from a new client to every server (in random order, as Go's
+    /// `random_handles`), enabled only to `to`; and their names.
+    pub fn client_ends(&self, to: &[usize]) -> (Vec<ClientEnd>, ClientEnds) {
+        let names: Vec<String> = (0..self.n).map(|_| fresh_name()).collect();
+        let mut ends: Vec<ClientEnd> = names
+            .iter()
+            .enumerate()
+            .map(|(j, name)| {
+                let end = self.net.make_end(name);
+                self.net.connect(name, j);
+                end
+            })
+            .collect();
+        ends.shuffle(&mut rand::rng());
+        let names = ClientEnds(Arc::new(names));
+        self.connect_client(&names, to);
+        (ends, names)
+    }
+
+    /// Enables a client's ends to `to`.
+    pub fn connect_client(&self, ends: &ClientEnds, to: &[usize]) {
+        for &j in to {
+            self.net.enable(&ends.0[j], true);
+        }
+    }
+
+    /// Cuts a client's ends to `from`.
+    pub fn disconnect_client(&self, ends: &ClientEnds, from: &[usize]) {
+        for &j in from {
+            self.net.enable(&ends.0[j], false);
+        }
+    }
+
+    /// A server that believes it leads, if any.
+    pub fn leader(&self) -> Option<usize> {
+        let inner = self.inner.lock();
+        (0..self.n).find(|&i| {
+            inner.servers[i]
+                .as_ref()
+                .is_some_and(|r| r.raft_status().role == "leader")
+        })
+    }
+
+    /// The highest commit index among the running servers: how many
+    /// commands the service has agreed on (the summary line's last column).
+    pub fn max_commit_index(&self) -> u64 {
+        let inner = self.inner.lock();
+        inner
+            .servers
+            .iter()
+            .flatten()
+            .map(|r| r.raft_status().commit_index)
+            .max()
+            .unwrap_or(0)
+    }
+
+    /// RPCs sent on the network so far.
+    pub fn rpc_total(&self) -> u64 {
+        self.net.total_count()
+    }
+
+    /// Kills every server and shuts the network down.
+    pub fn cleanup(&self) {
+        let servers: Vec<R> = self
+            .inner
+            .lock()
+            .servers
+            .iter_mut()
+            .filter_map(Option::take)
+            .collect();
+        for r in servers {
+            r.kill();
+        }
+        self.net.cleanup();
+    }
+}
