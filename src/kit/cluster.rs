@@ -1,5 +1,6 @@
 //! [`Cluster`]: the replicas, their ends, and their saved state.
 
+use crate::kvraft::KvServer;
 use crate::shardmaster::ShardMaster;
 use crate::{Persister, RaftError, Status};
 use labrpc::{ClientEnd, Network, Server, Service};
@@ -27,6 +28,18 @@ impl Replica for ShardMaster {
     }
     fn kill(&self) {
         ShardMaster::kill(self)
+    }
+}
+
+impl Replica for KvServer {
+    fn services(&self) -> Vec<Service> {
+        vec![self.service(), self.raft().service()]
+    }
+    fn raft_status(&self) -> Status {
+        self.raft().status()
+    }
+    fn kill(&self) {
+        KvServer::kill(self)
     }
 }
 
@@ -227,6 +240,23 @@ impl<R: Replica> Cluster<R> {
             .map(|r| r.raft_status().commit_index)
             .max()
             .unwrap_or(0)
+    }
+
+    /// Each server's saved state: (Raft state bytes, snapshot bytes), from
+    /// the persisters the kit keeps (a shut-down server's too).
+    pub fn persister_sizes(&self) -> Vec<(usize, usize)> {
+        let inner = self.inner.lock();
+        inner
+            .saved
+            .iter()
+            .flatten()
+            .map(|p| (p.raft_state_size(), p.snapshot_size()))
+            .collect()
+    }
+
+    /// Runs `f` on every running server.
+    pub fn for_each_server(&self, f: impl FnMut(&R)) {
+        self.inner.lock().servers.iter().flatten().for_each(f);
     }
 
     /// RPCs sent on the network so far.
