@@ -8,6 +8,7 @@
 
 use crossbeam_channel::{unbounded, Receiver};
 use labrpc::{ClientEnd, Network, Server};
+use raft::kit::Cluster as Kit;
 use raft::kvraft::{Clerk, KvServer};
 use raft::linearizability::kv::{KvInput, KvModel, KvOp, KvOperation, KvOutput};
 use raft::linearizability::{
@@ -178,63 +179,34 @@ fn raft_idle(secs: u64) {
     c.kill();
 }
 
-struct KvCluster {
-    net: Network,
-    servers: Vec<KvServer>,
-    n: usize,
-    clerks: AtomicU64,
-}
+/// A kv service on the cluster kit, with a clerk maker.
+struct KvCluster(Kit<KvServer>);
 
-fn kv_cluster(n: usize, maxraftstate: Option<usize>) -> (KvCluster, Vec<Persister>) {
-    let net = Network::new();
-    let mut servers = Vec::new();
-    let mut persisters = Vec::new();
-    for (i, ends) in wire(&net, n, "kv").into_iter().enumerate() {
-        let p = Persister::new();
-        let kv = KvServer::start(ends, i, p.clone(), maxraftstate).unwrap();
-        let srv = Server::new();
-        srv.add_service(kv.service());
-        srv.add_service(kv.raft().service());
-        net.add_server(i, srv);
-        servers.push(kv);
-        persisters.push(p);
-    }
-    (
-        KvCluster {
-            net,
-            servers,
-            n,
-            clerks: AtomicU64::new(0),
-        },
-        persisters,
-    )
+fn kv_cluster(n: usize, maxraftstate: Option<usize>) -> KvCluster {
+    KvCluster(Kit::new(n, move |ends, me, persister| {
+        KvServer::start(ends, me, persister, maxraftstate)
+    }))
 }
 
 impl KvCluster {
     fn clerk(&self) -> Clerk {
-        let c = self.clerks.fetch_add(1, Ordering::Relaxed);
-        let ends = (0..self.n)
-            .map(|j| {
-                let name = format!("clerk-{c}-{j}");
-                let end = self.net.make_end(&name);
-                self.net.connect(&name, j);
-                self.net.enable(&name, true);
-                end
-            })
-            .collect();
-        Clerk::new(ends)
+        Clerk::new(self.0.client_ends(&self.0.all()).0)
     }
 
     fn kill(self) {
-        for kv in &self.servers {
-            kv.kill();
-        }
-        self.net.cleanup();
+        self.0.cleanup();
+    }
+}
+
+impl std::ops::Deref for KvCluster {
+    type Target = Kit<KvServer>;
+    fn deref(&self) -> &Kit<KvServer> {
+        &self.0
     }
 }
 
 fn kv_latency(n_ops: usize) {
-    let (c, _) = kv_cluster(3, None);
+    let c = kv_cluster(3, None);
     let mut ck = c.clerk();
     ck.get("warm-up"); // waits for a leader
     let mut lat = Vec::with_capacity(n_ops);
@@ -260,7 +232,7 @@ fn kv_latency(n_ops: usize) {
 }
 
 fn kv_throughput(clerks: usize, secs: f64) {
-    let (c, _) = kv_cluster(3, None);
+    let c = kv_cluster(3, None);
     c.clerk().get("warm-up");
     let c = Arc::new(c);
     let stop = Arc::new(AtomicBool::new(false));
@@ -334,7 +306,7 @@ fn raft_unreliable_commit(secs: f64) {
 /// labrpc in unreliable mode (each request delayed 0-26 ms, 10% of requests
 /// and 10% of replies lost). Latency per operation, ops/s, RPCs per operation.
 fn kv_unreliable(clerks: usize, secs: f64) {
-    let (c, _) = kv_cluster(5, None);
+    let c = kv_cluster(5, None);
     c.clerk().get("warm-up");
     c.net.set_reliable(false);
     let c = Arc::new(c);
@@ -384,19 +356,14 @@ fn kv_unreliable(clerks: usize, secs: f64) {
 
 fn kv_state_ratio(n_ops: usize) {
     let max = 1000;
-    let (c, persisters) = kv_cluster(3, Some(max));
+    let c = kv_cluster(3, Some(max));
     let mut ck = c.clerk();
     let mut worst = 0;
     for i in 0..n_ops {
         ck.append(&format!("k{}", i % 7), "x");
         if i % 100 == 0 {
-            worst = worst.max(
-                persisters
-                    .iter()
-                    .map(|p| p.raft_state_size())
-                    .max()
-                    .unwrap(),
-            );
+            let sizes = c.persister_sizes();
+            worst = worst.max(sizes.iter().map(|s| s.0).max().unwrap());
         }
     }
     let ratio = worst as f64 / max as f64;
@@ -483,7 +450,7 @@ fn checker_speed(runs: usize) {
 /// A history recorded from the kv service: `clients` clerks, each doing
 /// `per_client` random operations on `keys` keys, one after another.
 fn recorded_history(clients: usize, per_client: usize, keys: usize) -> Vec<KvOperation> {
-    let (c, _) = kv_cluster(3, None);
+    let c = kv_cluster(3, None);
     c.clerk().get("warm-up");
     let c = Arc::new(c);
     let t0 = Instant::now();

@@ -80,8 +80,20 @@ impl<R: Replica> Cluster<R> {
             + Sync
             + 'static,
     ) -> Cluster<R> {
+        Cluster::with_network(Network::new(), n, starter)
+    }
+
+    /// [`Cluster::new`] on a network of the caller's (a seeded one, to replay).
+    pub fn with_network(
+        net: Network,
+        n: usize,
+        starter: impl Fn(Vec<ClientEnd>, usize, Persister) -> Result<R, RaftError>
+            + Send
+            + Sync
+            + 'static,
+    ) -> Cluster<R> {
         let cluster = Cluster {
-            net: Network::new(),
+            net,
             n,
             starter: Box::new(starter),
             inner: Mutex::new(Inner {
@@ -167,6 +179,16 @@ impl<R: Replica> Cluster<R> {
         }
     }
 
+    /// Connects server `i` to each of `to`, both ways (Go `connect`).
+    pub fn connect(&self, i: usize, to: &[usize]) {
+        self.cut(&self.inner.lock(), i, to, true);
+    }
+
+    /// Cuts server `i` off from each of `from`, both ways (Go `disconnect`).
+    pub fn disconnect(&self, i: usize, from: &[usize]) {
+        self.cut(&self.inner.lock(), i, from, false);
+    }
+
     /// Connects every server to every other.
     pub fn connect_all(&self) {
         let inner = self.inner.lock();
@@ -227,6 +249,11 @@ impl<R: Replica> Cluster<R> {
                 .as_ref()
                 .is_some_and(|r| r.raft_status().role == "leader")
         })
+    }
+
+    /// Server `i`'s Raft role and indexes; `None` while it is shut down.
+    pub fn raft_status(&self, i: usize) -> Option<Status> {
+        self.inner.lock().servers[i].as_ref().map(R::raft_status)
     }
 
     /// The highest commit index among the running servers: how many

@@ -117,7 +117,8 @@ fn main() -> ExitCode {
         let elapsed = t0.elapsed().as_secs_f64();
         let ops = clients.ops.load(std::sync::atomic::Ordering::Relaxed);
         samples.push_back((elapsed, ops));
-        while samples.len() > 2 && elapsed - samples[1].0 >= 1.0 {
+        // Keep the newest sample at least about a second old (ticks jitter).
+        while samples.len() > 2 && elapsed - samples[1].0 >= 0.95 {
             samples.pop_front();
         }
         let (t_then, ops_then) = samples[0];
@@ -136,7 +137,7 @@ fn main() -> ExitCode {
             ops,
             rate_now,
             unreliable: injector.unreliable(),
-            rpcs: cluster.net.total_count(),
+            rpcs: cluster.net().total_count(),
             peers: &peers,
             events: &events,
         };
@@ -164,7 +165,7 @@ fn main() -> ExitCode {
         .iter()
         .filter_map(|p| p.status.as_ref().map(|s| s.term.to_string()))
         .collect();
-    let rpcs = cluster.net.total_count();
+    let rpcs = cluster.net().total_count();
     cluster.shutdown();
 
     println!(

@@ -96,7 +96,7 @@ impl Injector {
                 "heal the partition".into()
             }
             Fault::Unreliable(on) => {
-                cluster.net.set_reliable(!on);
+                cluster.net().set_reliable(!on);
                 self.unreliable = on;
                 if on {
                     "unreliable network: 10% of messages lost, the rest delayed".into()
@@ -109,7 +109,7 @@ impl Injector {
 
     /// Undoes whatever is still broken at the end of the run.
     pub fn heal_all(&mut self, cluster: &Cluster) {
-        cluster.net.set_reliable(true);
+        cluster.net().set_reliable(true);
         for i in self.crashed.drain(..) {
             cluster.restart(i);
         }
