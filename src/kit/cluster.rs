@@ -251,6 +251,20 @@ impl<R: Replica> Cluster<R> {
         })
     }
 
+    /// A handle to server `i`; `None` while it is shut down.
+    pub fn server(&self, i: usize) -> Option<R>
+    where
+        R: Clone,
+    {
+        self.inner.lock().servers[i].clone()
+    }
+
+    /// Server `i`'s persister: what it saves to while running, and what a
+    /// restart would start from (a copy of) once it is shut down.
+    pub fn saved(&self, i: usize) -> Option<Persister> {
+        self.inner.lock().saved[i].clone()
+    }
+
     /// Server `i`'s Raft role and indexes; `None` while it is shut down.
     pub fn raft_status(&self, i: usize) -> Option<Status> {
         self.inner.lock().servers[i].as_ref().map(R::raft_status)

@@ -1,16 +1,19 @@
-//! The Raft test harness: the Go lab's `raft/config.go`, ported.
+//! The Raft test harness: the Go lab's `raft/config.go`, ported, on the
+//! cluster kit (`raft::kit::Cluster`).
 //!
-//! A [`Cfg`] owns a simulated network and `n` peers. It restarts peers from
-//! copies of their persisters, cuts them off and reconnects them, and checks
-//! every ApplyMsg as it arrives: two peers applying different commands at the
-//! same index, or a peer skipping an index, ends the test binary at once with
-//! both values (as Go's `log.Fatalf` does), since nothing after it can be trusted.
+//! A [`Cfg`] owns `n` peers on the kit, which restarts them from copies of
+//! their persisters and cuts them off and reconnects them. Each peer here is a
+//! bare Raft with the tester's applier ([`TesterPeer`]), which checks every
+//! ApplyMsg as it arrives: two peers applying different commands at the same
+//! index, or a peer skipping an index, ends the test binary at once with both
+//! values (as Go's `log.Fatalf` does), since nothing after it can be trusted.
 
 use super::suite::{randstring, SuiteLock};
 use crossbeam_channel::{unbounded, Receiver};
-use labrpc::{codec, Network, Server};
+use labrpc::{codec, ClientEnd, Network, Service};
 use parking_lot::Mutex;
-use raft::{ApplyMsg, Persister, Raft};
+use raft::kit::{Cluster, Replica};
+use raft::{ApplyMsg, Persister, Raft, RaftError, Status};
 use rand::Rng;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -61,30 +64,61 @@ pub fn rand_cmd() -> Cmd {
     Cmd::Int(rand::rng().random_range(0..1 << 62))
 }
 
-/// The tester's view of the cluster (Go `config`).
-pub struct Config {
-    pub n: usize,
-    net: Network,
+/// One peer as the tester runs it: a Raft instance and the applier thread
+/// that reads and checks its apply channel.
+#[derive(Clone)]
+pub struct TesterPeer {
+    rf: Raft<Cmd>,
+    applier: Arc<Mutex<Option<JoinHandle<()>>>>,
+}
+
+impl Replica for TesterPeer {
+    fn services(&self) -> Vec<Service> {
+        vec![self.rf.service()]
+    }
+    fn raft_status(&self) -> Status {
+        self.rf.status()
+    }
+    /// Kills the peer, then waits for its applier: the killed peer's apply
+    /// channel may still hold messages it sent before it died, and they are
+    /// checked against this instance's state before a restart resets it.
+    fn kill(&self) {
+        self.rf.kill();
+        if let Some(h) = self.applier.lock().take() {
+            let _ = h.join();
+        }
+    }
+}
+
+/// What the appliers check against: every peer's applied commands.
+struct Checker {
     inner: Mutex<Inner>,
-    finished: AtomicBool,
-    start: Instant,
+    /// Whether the appliers snapshot (2D).
     snapshot: bool,
-    /// Each peer's applier thread (reading its apply channel), by peer.
-    appliers: Mutex<Vec<Option<JoinHandle<()>>>>,
-    lock: SuiteLock,
 }
 
 struct Inner {
-    rafts: Vec<Option<Raft<Cmd>>>,
-    connected: Vec<bool>,
-    saved: Vec<Option<Persister>>,
-    endnames: Vec<Option<Vec<String>>>,
     /// Each peer's applied commands by index.
     logs: Vec<HashMap<u64, Cmd>>,
     last_applied: Vec<u64>,
     apply_err: Vec<Option<String>>,
     max_index: u64,
-    // begin()/end() statistics
+}
+
+/// The tester's view of the cluster (Go `config`).
+pub struct Config {
+    pub n: usize,
+    cluster: Cluster<TesterPeer>,
+    checker: Arc<Checker>,
+    connected: Mutex<Vec<bool>>,
+    finished: AtomicBool,
+    start: Instant,
+    stats: Mutex<Stats>,
+    lock: SuiteLock,
+}
+
+/// begin()/end() statistics.
+struct Stats {
     t0: Instant,
     rpcs0: u64,
     bytes0: u64,
@@ -110,40 +144,37 @@ impl Drop for Cfg {
 /// Go `make_config(t, n, unreliable, snapshot)`.
 pub fn make_config(n: usize, unreliable: bool, snapshot: bool) -> Cfg {
     let lock = SuiteLock::acquire();
-    let net = Network::new();
-    let cfg = Arc::new(Config {
-        n,
-        net,
+    let checker = Arc::new(Checker {
         inner: Mutex::new(Inner {
-            rafts: vec![None; n],
-            connected: vec![false; n],
-            saved: vec![None; n],
-            endnames: vec![None; n],
             logs: vec![HashMap::new(); n],
             last_applied: vec![0; n],
             apply_err: vec![None; n],
             max_index: 0,
+        }),
+        snapshot,
+    });
+    let net = Network::new();
+    net.set_reliable(!unreliable);
+    net.set_long_delays(true);
+    let c = checker.clone();
+    let cluster = Cluster::with_network(net, n, move |ends, i, persister| {
+        c.start_peer(ends, i, persister)
+    });
+    Cfg(Arc::new(Config {
+        n,
+        cluster,
+        checker,
+        connected: Mutex::new(vec![true; n]),
+        finished: AtomicBool::new(false),
+        start: Instant::now(),
+        stats: Mutex::new(Stats {
             t0: Instant::now(),
             rpcs0: 0,
             bytes0: 0,
             max_index0: 0,
         }),
-        finished: AtomicBool::new(false),
-        start: Instant::now(),
-        snapshot,
-        appliers: Mutex::new((0..n).map(|_| None).collect()),
         lock,
-    });
-    let cfg = Cfg(cfg);
-    cfg.set_unreliable(unreliable);
-    cfg.net.set_long_delays(true);
-    for i in 0..n {
-        cfg.start1(i);
-    }
-    for i in 0..n {
-        cfg.connect(i);
-    }
-    cfg
+    }))
 }
 
 /// Ends the test binary on an apply error, as Go's `log.Fatalf` does: the
@@ -153,108 +184,38 @@ fn apply_fatal(msg: &str) -> ! {
     std::process::exit(1);
 }
 
-impl Config {
-    /// Another handle to this config, for threads the test starts.
-    pub fn arc(self: &Arc<Self>) -> Arc<Config> {
-        self.clone()
-    }
-
-    /// The network's seed (replay a run with `LABRPC_SEED`).
-    pub fn seed(&self) -> u64 {
-        self.net.seed()
-    }
-
-    /// Peer `i`, unless it is crashed.
-    pub fn raft(&self, i: usize) -> Option<Raft<Cmd>> {
-        self.inner.lock().rafts[i].clone()
-    }
-
-    /// Whether peer `i` is connected.
-    pub fn connected(&self, i: usize) -> bool {
-        self.inner.lock().connected[i]
-    }
-
-    /// `start(cmd)` on peer `i` if it is up: Some((index, term, is_leader)).
-    pub fn start_on(&self, i: usize, cmd: Cmd) -> Option<(u64, u64, bool)> {
-        self.raft(i).map(|rf| rf.start(cmd))
-    }
-
-    /// Shuts peer `i` down but keeps its persistent state (Go `crash1`).
-    pub fn crash1(&self, i: usize) {
-        self.disconnect(i);
-        self.net.delete_server(i); // disable client connections to the server
-        let rf = {
+impl Checker {
+    /// Starts peer `i` from `persister` (Go `start1`'s second half): its
+    /// applied state is what its snapshot holds, then Raft and its applier.
+    fn start_peer(
+        self: &Arc<Self>,
+        ends: Vec<ClientEnd>,
+        i: usize,
+        persister: Persister,
+    ) -> Result<TesterPeer, RaftError> {
+        {
             let mut inner = self.inner.lock();
-            // A fresh persister, in case the old instance keeps writing; it
-            // starts with the old one's contents.
-            if let Some(p) = &inner.saved[i] {
-                inner.saved[i] = Some(p.copy());
-            }
-            inner.rafts[i].take()
-        };
-        if let Some(rf) = rf {
-            rf.kill();
-        }
-        // The killed peer's apply channel may still hold messages it sent
-        // before it died: let the applier check them now, against this
-        // instance's state, before a restart resets that state.
-        let applier = self.appliers.lock()[i].take();
-        if let Some(h) = applier {
-            let _ = h.join();
-        }
-        let mut inner = self.inner.lock();
-        if let Some(p) = &inner.saved[i] {
-            let fresh = Persister::new();
-            fresh.save_state_and_snapshot(p.read_raft_state(), p.read_snapshot());
-            inner.saved[i] = Some(fresh);
-        }
-    }
-
-    /// Starts or restarts peer `i` from its saved state (Go `start1`), with
-    /// fresh end names so the old instance's ends cannot reach anyone.
-    pub fn start1(self: &Arc<Self>, i: usize) {
-        self.crash1(i);
-        let names: Vec<String> = (0..self.n).map(|_| randstring(20)).collect();
-        let ends: Vec<_> = names
-            .iter()
-            .enumerate()
-            .map(|(j, name)| {
-                let end = self.net.make_end(name);
-                self.net.connect(name, j);
-                end
-            })
-            .collect();
-        let persister = {
-            let mut inner = self.inner.lock();
-            inner.endnames[i] = Some(names);
             inner.last_applied[i] = 0;
-            let p = match &inner.saved[i] {
-                Some(p) => p.copy(),
-                None => Persister::new(),
-            };
-            let snapshot = p.read_snapshot();
+            let snapshot = persister.read_snapshot();
             if !snapshot.is_empty() {
                 // Mimic a kv server, which reads its snapshot when it starts.
                 if let Err(e) = ingest_snap(&mut inner, i, &snapshot, None) {
                     panic!("{e}");
                 }
             }
-            inner.saved[i] = Some(p.clone());
-            p
-        };
+        }
         let (tx, rx) = unbounded();
-        let rf = Raft::make(ends, i, persister, tx).expect("Raft::make");
-        self.inner.lock().rafts[i] = Some(rf.clone());
-        let cfg = self.clone();
+        let rf = Raft::make(ends, i, persister, tx)?;
+        let checker = self.clone();
         let snap_rf = self.snapshot.then(|| rf.clone());
         let handle = thread::Builder::new()
             .name(format!("tester-applier-{i}"))
-            .spawn(move || cfg.applier(i, rx, snap_rf))
+            .spawn(move || checker.applier(i, rx, snap_rf))
             .expect("spawn applier");
-        self.appliers.lock()[i] = Some(handle);
-        let srv = Server::new();
-        srv.add_service(rf.service());
-        self.net.add_server(i, srv);
+        Ok(TesterPeer {
+            rf,
+            applier: Arc::new(Mutex::new(Some(handle))),
+        })
     }
 
     /// Reads peer `i`'s apply channel and checks each message (Go `applier` and
@@ -305,25 +266,53 @@ impl Config {
             }
         }
     }
+}
+
+impl Config {
+    /// Another handle to this config, for threads the test starts.
+    pub fn arc(self: &Arc<Self>) -> Arc<Config> {
+        self.clone()
+    }
+
+    /// The network's seed (replay a run with `LABRPC_SEED`).
+    pub fn seed(&self) -> u64 {
+        self.cluster.net.seed()
+    }
+
+    /// Peer `i`, unless it is crashed.
+    pub fn raft(&self, i: usize) -> Option<Raft<Cmd>> {
+        self.cluster.server(i).map(|p| p.rf)
+    }
+
+    /// Whether peer `i` is connected.
+    pub fn connected(&self, i: usize) -> bool {
+        self.connected.lock()[i]
+    }
+
+    /// `start(cmd)` on peer `i` if it is up: Some((index, term, is_leader)).
+    pub fn start_on(&self, i: usize, cmd: Cmd) -> Option<(u64, u64, bool)> {
+        self.raft(i).map(|rf| rf.start(cmd))
+    }
+
+    /// Shuts peer `i` down but keeps its persistent state (Go `crash1`): cut
+    /// off, removed from the network, its persister copied, killed.
+    pub fn crash1(&self, i: usize) {
+        self.connected.lock()[i] = false;
+        self.cluster.shutdown_server(i);
+    }
+
+    /// Starts or restarts peer `i` from its saved state (Go `start1`), with
+    /// fresh end names so the old instance's ends cannot reach anyone. It
+    /// starts disconnected; `connect` attaches it.
+    pub fn start1(self: &Arc<Self>, i: usize) {
+        self.crash1(i);
+        self.cluster.start_server(i);
+    }
 
     /// Kills everything; checks the time limit and that no thread leaked.
     fn cleanup(&self) {
         self.finished.store(true, Ordering::Release);
-        let rafts: Vec<_> = self.inner.lock().rafts.iter().flatten().cloned().collect();
-        for rf in rafts {
-            rf.kill();
-        }
-        self.inner.lock().rafts.iter_mut().for_each(|r| *r = None);
-        self.net.cleanup();
-        let appliers: Vec<_> = self
-            .appliers
-            .lock()
-            .iter_mut()
-            .filter_map(|h| h.take())
-            .collect();
-        for h in appliers {
-            let _ = h.join();
-        }
+        self.cluster.cleanup();
         if thread::panicking() {
             eprintln!("network seed: replay with LABRPC_SEED={}", self.seed());
             return;
@@ -343,55 +332,38 @@ impl Config {
         self.finished.load(Ordering::Acquire)
     }
 
-    /// Attaches peer `i` to the network (Go `connect`).
+    /// Attaches peer `i` to the connected peers (Go `connect`).
     pub fn connect(&self, i: usize) {
-        let mut inner = self.inner.lock();
-        inner.connected[i] = true;
-        for j in 0..self.n {
-            if inner.connected[j] {
-                // outgoing and incoming ends
-                if let Some(names) = &inner.endnames[i] {
-                    self.net.enable(&names[j], true);
-                }
-                if let Some(names) = &inner.endnames[j] {
-                    self.net.enable(&names[i], true);
-                }
-            }
-        }
+        let mut connected = self.connected.lock();
+        connected[i] = true;
+        let peers: Vec<usize> = (0..self.n).filter(|&j| connected[j]).collect();
+        self.cluster.connect(i, &peers);
     }
 
     /// Detaches peer `i` from the network (Go `disconnect`).
     pub fn disconnect(&self, i: usize) {
-        let mut inner = self.inner.lock();
-        inner.connected[i] = false;
-        for j in 0..self.n {
-            if let Some(names) = &inner.endnames[i] {
-                self.net.enable(&names[j], false);
-            }
-            if let Some(names) = &inner.endnames[j] {
-                self.net.enable(&names[i], false);
-            }
-        }
+        self.connected.lock()[i] = false;
+        self.cluster.disconnect(i, &self.cluster.all());
     }
 
     pub fn rpc_count(&self, server: usize) -> u64 {
-        self.net.count(server)
+        self.cluster.net.count(server)
     }
 
     pub fn rpc_total(&self) -> u64 {
-        self.net.total_count()
+        self.cluster.net.total_count()
     }
 
     pub fn set_unreliable(&self, unreliable: bool) {
-        self.net.set_reliable(!unreliable);
+        self.cluster.net.set_reliable(!unreliable);
     }
 
     pub fn bytes_total(&self) -> u64 {
-        self.net.total_bytes()
+        self.cluster.net.total_bytes()
     }
 
     pub fn set_long_reordering(&self, yes: bool) {
-        self.net.set_long_reordering(yes);
+        self.cluster.net.set_long_reordering(yes);
     }
 
     /// Checks that one connected peer thinks it is the leader, and no other
@@ -454,7 +426,7 @@ impl Config {
 
     /// How many peers have applied `index`, and what (Go `nCommitted`).
     pub fn n_committed(&self, index: u64) -> (usize, Option<Cmd>) {
-        let inner = self.inner.lock();
+        let inner = self.checker.inner.lock();
         let mut count = 0;
         let mut cmd: Option<Cmd> = None;
         for i in 0..self.n {
@@ -515,13 +487,10 @@ impl Config {
             let mut index = None;
             for _ in 0..self.n {
                 starts = (starts + 1) % self.n;
-                let rf = {
-                    let inner = self.inner.lock();
-                    if inner.connected[starts] {
-                        inner.rafts[starts].clone()
-                    } else {
-                        None
-                    }
+                let rf = if self.connected(starts) {
+                    self.raft(starts)
+                } else {
+                    None
                 };
                 if let Some(rf) = rf {
                     let (index1, _, ok) = rf.start(cmd.clone());
@@ -558,21 +527,21 @@ impl Config {
     /// Starts a test: prints its description (Go `begin`).
     pub fn begin(&self, description: &str) {
         println!("{description} ...");
-        let mut inner = self.inner.lock();
-        inner.t0 = Instant::now();
-        inner.rpcs0 = self.rpc_total();
-        inner.bytes0 = self.bytes_total();
-        inner.max_index0 = inner.max_index;
+        let mut stats = self.stats.lock();
+        stats.t0 = Instant::now();
+        stats.rpcs0 = self.rpc_total();
+        stats.bytes0 = self.bytes_total();
+        stats.max_index0 = self.checker.inner.lock().max_index;
     }
 
     /// Ends a test that passed: prints time, peers, RPCs, bytes and agreements (Go `end`).
     pub fn end(&self) {
         self.check_timeout();
-        let inner = self.inner.lock();
-        let t = inner.t0.elapsed().as_secs_f64();
-        let nrpc = self.rpc_total() - inner.rpcs0;
-        let nbytes = self.bytes_total() - inner.bytes0;
-        let ncmds = inner.max_index - inner.max_index0;
+        let stats = self.stats.lock();
+        let t = stats.t0.elapsed().as_secs_f64();
+        let nrpc = self.rpc_total() - stats.rpcs0;
+        let nbytes = self.bytes_total() - stats.bytes0;
+        let ncmds = self.checker.inner.lock().max_index - stats.max_index0;
         println!(
             "  ... Passed --  {t:4.1}  {} {nrpc:4} {nbytes:7} {ncmds:4}",
             self.n
@@ -581,26 +550,20 @@ impl Config {
 
     /// Peer `i`'s saved persister (what a restart would start from).
     pub fn saved(&self, i: usize) -> Option<Persister> {
-        self.inner.lock().saved[i].clone()
+        self.cluster.saved(i)
     }
 
     /// Client ends from a fresh set of names, as `start1` makes for peer `i`.
     pub fn fresh_ends(&self) -> Vec<labrpc::ClientEnd> {
         (0..self.n)
-            .map(|_| self.net.make_end(randstring(20)))
+            .map(|_| self.cluster.net.make_end(randstring(20)))
             .collect()
     }
 
     /// The largest persisted raft state among the peers (Go `LogSize`).
     pub fn log_size(&self) -> usize {
-        let inner = self.inner.lock();
-        inner
-            .saved
-            .iter()
-            .flatten()
-            .map(|p| p.raft_state_size())
-            .max()
-            .unwrap_or(0)
+        let sizes = self.cluster.persister_sizes();
+        sizes.iter().map(|s| s.0).max().unwrap_or(0)
     }
 }
 
