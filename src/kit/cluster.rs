@@ -19,29 +19,25 @@ pub trait Replica: Send + Sync + 'static {
     fn kill(&self);
 }
 
-impl Replica for ShardMaster {
-    fn services(&self) -> Vec<Service> {
-        vec![self.service(), self.raft().service()]
-    }
-    fn raft_status(&self) -> Status {
-        self.raft().status()
-    }
-    fn kill(&self) {
-        ShardMaster::kill(self)
-    }
+/// The services built on Raft all look alike to the kit: their own service
+/// and their Raft's on one server, Raft's status, and `kill`.
+macro_rules! raft_service_replica {
+    ($($t:ty),*) => {$(
+        impl Replica for $t {
+            fn services(&self) -> Vec<Service> {
+                vec![self.service(), self.raft().service()]
+            }
+            fn raft_status(&self) -> Status {
+                self.raft().status()
+            }
+            fn kill(&self) {
+                <$t>::kill(self)
+            }
+        }
+    )*};
 }
 
-impl Replica for KvServer {
-    fn services(&self) -> Vec<Service> {
-        vec![self.service(), self.raft().service()]
-    }
-    fn raft_status(&self) -> Status {
-        self.raft().status()
-    }
-    fn kill(&self) {
-        KvServer::kill(self)
-    }
-}
+raft_service_replica!(KvServer, ShardMaster);
 
 /// Starts replica `me` with ends to its peers and a persister (a service's
 /// `start`, with any extra arguments already bound).
