@@ -2,15 +2,18 @@
 //! already visited, held within a memory budget.
 //!
 //! Lowe's algorithm only prunes with this set; it never needs it to be
-//! complete. So when the memo would grow past its share of the budget it
-//! forgets everything and starts again: the search then repeats work it had
-//! done (time), but never skips work it had not (correctness).
+//! complete. So when the memo would grow past the budget (shared by all the
+//! partitions of one check) it forgets everything and starts again: the
+//! search then repeats work it had done (time), but never skips work it had
+//! not (correctness).
 //!
-//! Why not a `HashSet<(Vec<u64>, State)>`: that allocates one `Vec` per entry,
-//! so a memo of ten million entries is ten million allocations to make, count
-//! and free (freeing them alone took seconds, past the check's deadline). Here
-//! the bit sets live end to end in one arena, the states in one `Vec`, and the
-//! table holds indexes: a handful of allocations, measured exactly, freed at once.
+//! Why not a `HashSet<(Vec<u64>, State)>`, as the first checker had: that
+//! allocates one `Vec` per entry, so a memo of ten million entries is ten
+//! million allocations to make and to free, and their size can only be
+//! guessed. Here the bit sets live end to end in fixed-size chunks, the states
+//! beside them, and the tables hold indexes: few allocations, measured
+//! exactly, freed quickly (which matters: a check that times out must still
+//! free its memo before it returns).
 
 use std::hash::{Hash, Hasher};
 use std::sync::atomic::{AtomicUsize, Ordering};
