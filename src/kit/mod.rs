@@ -21,8 +21,8 @@
 //! cluster.cleanup();
 //! ```
 //!
-//! It is used by the lab 4A tests; the Raft and kv harnesses move onto it next
-//! (the lab 4 issue's first step).
+//! The Raft, kv and shard master test harnesses, the demo and the benchmarks
+//! all build on it: each adds only what it counts and checks.
 
 mod cluster;
 
