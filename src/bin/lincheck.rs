@@ -8,7 +8,9 @@
 //! One JSON object per line (see `raft::linearizability::history`):
 //! `{"client":0,"op":"get","key":"k","output":"v","call":123,"return":456}`.
 //! Exit status: 0 linearizable, 1 not linearizable, 3 undecided within the
-//! time limit, 2 bad input or bad flags (with the line number and reason).
+//! time limit, 2 bad input or bad flags (with the line number and reason; a
+//! file with no operations counts as bad input: it is more likely the wrong
+//! file than an empty history).
 
 use raft::linearizability::history::read_history;
 use raft::linearizability::kv::KvModel;
@@ -124,6 +126,11 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    if history.is_empty() {
+        // Trivially linearizable, but far more likely the wrong file.
+        eprintln!("lincheck: {}: no operations to check", args.file);
+        return ExitCode::from(2);
+    }
     let keys: BTreeSet<&str> = history.iter().map(|o| o.input.key.as_str()).collect();
     let clients: BTreeSet<usize> = history.iter().map(|o| o.client_id).collect();
     println!(

@@ -120,6 +120,10 @@ fn lincheck_exit_codes() {
     }
     let (code, _, _) = lincheck(&["/nonexistent/history.jsonl"]);
     assert_eq!(code, 2);
+    let empty = write(&dir, "empty.jsonl", &[]);
+    let (code, _, err) = lincheck(&[&empty]);
+    assert_eq!(code, 2);
+    assert!(err.contains("no operations"), "{err}");
     let (code, out, _) = lincheck(&["--help"]);
     assert_eq!(code, 0);
     assert!(out.contains("exit status"));
