@@ -23,7 +23,8 @@ const LINEARIZABILITY_CHECK_TIMEOUT: Duration = Duration::from_secs(1);
 /// A history of clerk operations, for the linearizability checker (Go `OpLog`).
 ///
 /// With `KV_HISTORY_DIR` set, it also writes every operation, with the full
-/// value a Get read, to `$KV_HISTORY_DIR/<test name>.jsonl`, the format the
+/// value a Get read, to `$KV_HISTORY_DIR/<test name>-<pid>.jsonl` (the pid:
+/// run-tests.sh runs the same test in several processes), the format the
 /// `lincheck` command reads (so a history can be checked, or drawn, again).
 pub struct OpLog {
     ops: Mutex<Vec<KvOperation>>,
@@ -39,7 +40,10 @@ impl Default for OpLog {
                     .name()
                     .unwrap_or("history")
                     .replace("::", "-");
-                OpLog::dumping_to(&std::path::Path::new(&dir).join(format!("{name}.jsonl")))
+                OpLog::dumping_to(
+                    &std::path::Path::new(&dir)
+                        .join(format!("{name}-{}.jsonl", std::process::id())),
+                )
             }
             None => OpLog {
                 ops: Mutex::new(Vec::new()),
