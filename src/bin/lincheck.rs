@@ -26,7 +26,8 @@ use std::time::{Duration, Instant};
 const USAGE: &str = "usage: lincheck FILE.jsonl [--timeout SECS] [--html OUT.html] [--ns] [--memo-mb MB] [--workers N]
   FILE.jsonl      a kv history, one JSON object per line ('-' for standard input):
                   {\"client\":0,\"op\":\"get|put|append\",\"key\":\"k\",\"value\":\"v\",\"output\":\"out\",\"call\":123,\"return\":456}
-                  value: what a put/append wrote; output: what a get read; call/return: integers that grow with time
+                  value: what a put/append wrote; output: what a get read (ignored for writes);
+                  call/return: integers that grow with time
   --timeout SECS  give up after this long and say 'unknown' (default 60)
   --html OUT      write a page showing the history, each key's verdict and where it breaks
   --ns            times are nanoseconds (the page shows milliseconds)

@@ -73,12 +73,9 @@ impl HistoryLine {
                 self.ret, self.call
             ));
         }
-        if self.op != KvOp::Get && !self.output.is_empty() {
-            return Err(format!("a {:?} has no output (only a get does)", self.op));
-        }
-        if self.op == KvOp::Get && !self.value.is_empty() {
-            return Err("a get writes no value (use \"output\" for what it read)".into());
-        }
+        // A put's or append's "output" and a get's "value" mean nothing to the
+        // model and are ignored, as porcupine's kv model does (histories
+        // converted from other tools often record "OK" as a write's output).
         Ok(Operation {
             client_id: self.client,
             input: KvInput {
@@ -176,16 +173,18 @@ mod tests {
                 r#"{"client":0,"op":"get","key":"k","call":1}"#,
                 "missing field",
             ),
-            (
-                r#"{"client":0,"op":"put","key":"k","output":"x","call":1,"return":2}"#,
-                "no output",
-            ),
         ];
         for (bad, why) in cases {
             let err = read(&format!("{good}\n{bad}\n")).unwrap_err();
             assert_eq!(err.line, 2, "{bad}");
             assert!(err.reason.contains(why), "{bad}: {err}");
         }
+        // A write's output and a get's value are ignored, not refused.
+        let ops = read(
+            r#"{"client":0,"op":"put","key":"k","value":"v","output":"OK","call":1,"return":2}"#,
+        )
+        .unwrap();
+        assert_eq!(ops[0].output, KvOutput::new("OK"));
         let err = read_history(&b"\xff\xfe\n"[..]).unwrap_err();
         assert_eq!(err.to_string(), "line 1: not UTF-8 (byte 1)");
     }
