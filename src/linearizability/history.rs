@@ -179,6 +179,9 @@ mod tests {
             assert_eq!(err.line, 2, "{bad}");
             assert!(err.reason.contains(why), "{bad}: {err}");
         }
+        // "Get" and "GET" are read as "get" (other tools capitalize).
+        let ops = read(r#"{"client":0,"op":"GET","key":"k","call":1,"return":2}"#).unwrap();
+        assert_eq!(ops[0].input.op, KvOp::Get);
         // A write's output and a get's value are ignored, not refused.
         let ops = read(
             r#"{"client":0,"op":"put","key":"k","value":"v","output":"OK","call":1,"return":2}"#,

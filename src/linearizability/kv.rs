@@ -16,10 +16,13 @@ use std::collections::BTreeMap;
 #[serde(rename_all = "lowercase")]
 pub enum KvOp {
     /// Read the key.
+    #[serde(alias = "Get", alias = "GET")]
     Get,
     /// Replace the key's value.
+    #[serde(alias = "Put", alias = "PUT")]
     Put,
     /// Append to the key's value.
+    #[serde(alias = "Append", alias = "APPEND")]
     Append,
 }
 
