@@ -14,7 +14,7 @@
 //! next. A cache of visited (set of linearized operations, model state) pairs
 //! prunes repeated work. A model can split a history into independent parts
 //! (per key, for a kv store), which are checked side by side: the history is
-//! illegal if any part is ([`check`] says how no part can hide another).
+//! illegal if any part is (`check.rs` says how no part can hide another).
 //!
 //! The files: `search.rs` is the algorithm for one part, `memo.rs` its
 //! bounded memo, `check.rs` the driver over parts, `visualize.rs` the HTML
