@@ -316,3 +316,11 @@ impl<R: Replica> Cluster<R> {
         self.net.cleanup();
     }
 }
+
+/// A cluster cleans up when dropped, so a scenario that forgets
+/// [`Cluster::cleanup`] leaks no threads (calling it first is harmless).
+impl<R: Replica> Drop for Cluster<R> {
+    fn drop(&mut self) {
+        self.cleanup();
+    }
+}
