@@ -117,16 +117,7 @@ impl<R: Replica> Cluster<R> {
     ///
     /// If the service refuses to start from that state (a corrupt persister).
     pub fn start_server(&self, i: usize) {
-        let names: Vec<String> = (0..self.n).map(|_| fresh_name()).collect();
-        let ends = names
-            .iter()
-            .enumerate()
-            .map(|(j, name)| {
-                let end = self.net.make_end(name);
-                self.net.connect(name, j);
-                end
-            })
-            .collect();
+        let (names, ends) = self.fresh_ends();
         let persister = {
             let mut inner = self.inner.lock();
             inner.endnames[i] = Some(names);
@@ -144,6 +135,23 @@ impl<R: Replica> Cluster<R> {
         }
         self.inner.lock().servers[i] = Some(replica);
         self.net.add_server(i, server);
+    }
+
+    /// One end to each server, under names never used before, connected but
+    /// not yet enabled: a new incarnation's (or client's) own links, which
+    /// the tester can cut without touching anyone else's.
+    fn fresh_ends(&self) -> (Vec<String>, Vec<ClientEnd>) {
+        let names: Vec<String> = (0..self.n).map(|_| fresh_name()).collect();
+        let ends = names
+            .iter()
+            .enumerate()
+            .map(|(j, name)| {
+                let end = self.net.make_end(name);
+                self.net.connect(name, j);
+                end
+            })
+            .collect();
+        (names, ends)
     }
 
     /// Shuts server `i` down, keeping its persistent state (Go `ShutdownServer`).
@@ -207,16 +215,7 @@ impl<R: Replica> Cluster<R> {
     /// Ends from a new client to every server (in random order, as Go's
     /// `random_handles`), enabled only to `to`; and their names.
     pub fn client_ends(&self, to: &[usize]) -> (Vec<ClientEnd>, ClientEnds) {
-        let names: Vec<String> = (0..self.n).map(|_| fresh_name()).collect();
-        let mut ends: Vec<ClientEnd> = names
-            .iter()
-            .enumerate()
-            .map(|(j, name)| {
-                let end = self.net.make_end(name);
-                self.net.connect(name, j);
-                end
-            })
-            .collect();
+        let (names, mut ends) = self.fresh_ends();
         ends.shuffle(&mut rand::rng());
         let names = ClientEnds(Arc::new(names));
         self.connect_client(&names, to);
