@@ -39,9 +39,17 @@ macro_rules! raft_service_replica {
 
 raft_service_replica!(KvServer, ShardMaster);
 
-/// Starts replica `me` with ends to its peers and a persister (a service's
-/// `start`, with any extra arguments already bound).
-type Starter<R> = dyn Fn(Vec<ClientEnd>, usize, Persister) -> Result<R, RaftError> + Send + Sync;
+/// Starts replica `me` with ends to its peers and a persister: a service's
+/// `start`, with any extra arguments already bound (e.g. `ShardMaster::start`).
+pub trait Starter<R>:
+    Fn(Vec<ClientEnd>, usize, Persister) -> Result<R, RaftError> + Send + Sync + 'static
+{
+}
+
+impl<R, F> Starter<R> for F where
+    F: Fn(Vec<ClientEnd>, usize, Persister) -> Result<R, RaftError> + Send + Sync + 'static
+{
+}
 
 /// The names of a client's ends, one per server, so the tester can cut them.
 #[derive(Clone, Debug)]
@@ -52,7 +60,7 @@ pub struct Cluster<R: Replica> {
     /// The network; tests may set its modes (reliable, long delays, reordering).
     pub net: Network,
     n: usize,
-    starter: Box<Starter<R>>,
+    starter: Box<dyn Starter<R>>,
     inner: Mutex<Inner<R>>,
 }
 
@@ -69,25 +77,12 @@ fn fresh_name() -> String {
 
 impl<R: Replica> Cluster<R> {
     /// Starts `n` replicas with `starter`, all connected, on a reliable network.
-    pub fn new(
-        n: usize,
-        starter: impl Fn(Vec<ClientEnd>, usize, Persister) -> Result<R, RaftError>
-            + Send
-            + Sync
-            + 'static,
-    ) -> Cluster<R> {
+    pub fn new(n: usize, starter: impl Starter<R>) -> Cluster<R> {
         Cluster::with_network(Network::new(), n, starter)
     }
 
     /// [`Cluster::new`] on a network of the caller's (a seeded one, to replay).
-    pub fn with_network(
-        net: Network,
-        n: usize,
-        starter: impl Fn(Vec<ClientEnd>, usize, Persister) -> Result<R, RaftError>
-            + Send
-            + Sync
-            + 'static,
-    ) -> Cluster<R> {
+    pub fn with_network(net: Network, n: usize, starter: impl Starter<R>) -> Cluster<R> {
         let cluster = Cluster {
             net,
             n,

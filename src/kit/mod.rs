@@ -26,4 +26,4 @@
 
 mod cluster;
 
-pub use cluster::{ClientEnds, Cluster, Replica};
+pub use cluster::{ClientEnds, Cluster, Replica, Starter};

@@ -66,6 +66,21 @@ impl Drop for SmCfg {
     }
 }
 
+/// Runs `work` on `n` clerks at once, each on its own thread, with gids
+/// 1..=n (Go's goroutine-per-clerk loops), and waits for all of them.
+fn concurrently(cfg: &SmCfg, n: u64, work: fn(&mut Clerk, Gid)) {
+    let handles: Vec<_> = (1..=n)
+        .map(|gid| {
+            let mut ck = cfg.clerk();
+            thread::Builder::new()
+                .name(format!("tester-clerk-{gid}"))
+                .spawn(move || work(&mut ck, gid))
+                .unwrap()
+        })
+        .collect();
+    handles.into_iter().for_each(|h| h.join().unwrap());
+}
+
 fn servers(names: &[&str]) -> Vec<String> {
     names.iter().map(|s| s.to_string()).collect()
 }
@@ -185,20 +200,11 @@ fn basic_4a() {
 
     cfg.begin("Concurrent leave/join");
     const NPARA: u64 = 10;
-    let handles: Vec<_> = (1..=NPARA)
-        .map(|gid| {
-            let mut ck = cfg.clerk();
-            thread::Builder::new()
-                .name(format!("tester-clerk-{gid}"))
-                .spawn(move || {
-                    ck.join(BTreeMap::from([(gid + 1000, abc())]));
-                    ck.join(BTreeMap::from([(gid, abc())]));
-                    ck.leave(&[gid + 1000]);
-                })
-                .unwrap()
-        })
-        .collect();
-    handles.into_iter().for_each(|h| h.join().unwrap());
+    concurrently(&cfg, NPARA, |ck, gid| {
+        ck.join(BTreeMap::from([(gid + 1000, abc())]));
+        ck.join(BTreeMap::from([(gid, abc())]));
+        ck.leave(&[gid + 1000]);
+    });
     check(&mut ck, &(1..=NPARA).collect::<Vec<_>>());
     cfg.end();
 
@@ -245,23 +251,14 @@ fn multi_4a() {
 
     cfg.begin("Concurrent multi leave/join");
     const NPARA: u64 = 10;
-    let handles: Vec<_> = (1..=NPARA)
-        .map(|gid| {
-            let mut ck = cfg.clerk();
-            thread::Builder::new()
-                .name(format!("tester-clerk-{gid}"))
-                .spawn(move || {
-                    ck.join(BTreeMap::from([
-                        (gid, abc()),
-                        (gid + 1000, abc()),
-                        (gid + 2000, abc()),
-                    ]));
-                    ck.leave(&[gid + 1000, gid + 2000]);
-                })
-                .unwrap()
-        })
-        .collect();
-    handles.into_iter().for_each(|h| h.join().unwrap());
+    concurrently(&cfg, NPARA, |ck, gid| {
+        ck.join(BTreeMap::from([
+            (gid, abc()),
+            (gid + 1000, abc()),
+            (gid + 2000, abc()),
+        ]));
+        ck.leave(&[gid + 1000, gid + 2000]);
+    });
     check(&mut ck, &(1..=NPARA).collect::<Vec<_>>());
     cfg.end();
 

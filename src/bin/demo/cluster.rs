@@ -11,8 +11,8 @@ use raft::Status;
 pub struct Cluster {
     kit: Kit<KvServer>,
     n: usize,
-    /// Per server: (running, connected).
-    links: Mutex<Vec<(bool, bool)>>,
+    /// Per server: connected to the others (whether it runs, the kit knows).
+    connected: Mutex<Vec<bool>>,
     /// The minority side of the current partition, if any.
     minority: Mutex<Vec<usize>>,
 }
@@ -33,7 +33,7 @@ impl Cluster {
         Cluster {
             kit,
             n,
-            links: Mutex::new(vec![(true, true); n]),
+            connected: Mutex::new(vec![true; n]),
             minority: Mutex::new(Vec::new()),
         }
     }
@@ -47,25 +47,27 @@ impl Cluster {
     /// connected others.
     pub fn restart(&self, i: usize) {
         self.kit.start_server(i);
-        let mut links = self.links.lock();
-        let peers: Vec<usize> = (0..self.n).filter(|&j| links[j].1).collect();
+        let mut connected = self.connected.lock();
+        let peers: Vec<usize> = (0..self.n).filter(|&j| connected[j]).collect();
         self.kit.connect(i, &peers);
-        links[i] = (true, true);
+        connected[i] = true;
     }
 
     /// Crashes server `i`: cut off, removed from the network, killed. Its persister stays.
     pub fn crash(&self, i: usize) {
         self.kit.shutdown_server(i);
-        self.links.lock()[i] = (false, false);
+        self.connected.lock()[i] = false;
     }
 
     pub fn connect_all(&self) {
         self.minority.lock().clear();
-        let mut links = self.links.lock();
-        let up: Vec<usize> = (0..self.n).filter(|&i| links[i].0).collect();
+        let mut connected = self.connected.lock();
+        let up: Vec<usize> = (0..self.n)
+            .filter(|&i| self.kit.raft_status(i).is_some())
+            .collect();
         for &i in &up {
             self.kit.connect(i, &up);
-            links[i].1 = true;
+            connected[i] = true;
         }
     }
 
@@ -88,13 +90,16 @@ impl Cluster {
 
     pub fn views(&self) -> Vec<PeerView> {
         let minority = self.minority.lock().clone();
-        let links = self.links.lock().clone();
+        let connected = self.connected.lock().clone();
         (0..self.n)
-            .map(|i| PeerView {
-                up: links[i].0,
-                connected: links[i].1,
-                in_minority: minority.contains(&i),
-                status: self.kit.raft_status(i),
+            .map(|i| {
+                let status = self.kit.raft_status(i);
+                PeerView {
+                    up: status.is_some(),
+                    connected: connected[i],
+                    in_minority: minority.contains(&i),
+                    status,
+                }
             })
             .collect()
     }
