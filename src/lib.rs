@@ -66,6 +66,7 @@ pub mod kvraft;
 pub mod linearizability;
 mod persister;
 mod raft;
+pub mod sealed;
 pub mod shardmaster;
 
 pub use error::RaftError;

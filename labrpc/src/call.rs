@@ -30,7 +30,7 @@ use parking_lot::Mutex;
 use std::sync::Arc;
 use std::time::Duration;
 
-/// The outcome a caller receives: the encoded reply, or why there is none.
+/// The outcome a caller receives: the reply's frame, or why there is none.
 pub(crate) type Outcome = Result<Vec<u8>, RpcError>;
 
 /// One request in flight.
@@ -62,7 +62,7 @@ impl Call {
 
 /// Step 1: count the request, then route it or schedule its failure.
 pub(crate) fn send(net: &Arc<NetInner>, call: Arc<Call>) {
-    net.add_request(call.args.len());
+    net.add_request(payload_len(&call.args));
     if net.is_done() {
         call.finish(Err(RpcError::Shutdown));
         return;
@@ -126,12 +126,18 @@ fn handler_done(net: &Arc<NetInner>, call: &Arc<Call>, route: &Route, outcome: O
         net.timer.after(
             Duration::from_millis(ms),
             Box::new(move || {
-                n.add_reply_bytes(reply.len());
+                n.add_reply_bytes(payload_len(&reply));
                 c.finish(Ok(reply));
             }),
         );
     } else {
-        net.add_reply_bytes(reply.len());
+        net.add_reply_bytes(payload_len(&reply));
         call.finish(Ok(reply));
     }
+}
+
+/// The bytes counted for a frame: its payload, as the Go labrpc counts the
+/// encoded arguments (the checksum is the wire's, not the message's).
+fn payload_len(frame: &[u8]) -> usize {
+    frame.len().saturating_sub(crate::checksum::FRAME_OVERHEAD)
 }

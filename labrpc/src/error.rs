@@ -19,6 +19,9 @@ pub enum RpcError {
     BadArgs(String),
     /// The reply did not decode as the caller's reply type.
     BadReply(String),
+    /// The request or the reply failed its checksum: it changed on the way
+    /// (see [`crate::checksum`]). Nothing decoded it.
+    Corrupt(String),
     /// The network has been cleaned up.
     Shutdown,
 }
@@ -30,6 +33,7 @@ impl fmt::Display for RpcError {
             RpcError::UnknownMethod(m) => write!(f, "unknown method {m}"),
             RpcError::BadArgs(m) => write!(f, "bad arguments: {m}"),
             RpcError::BadReply(m) => write!(f, "bad reply: {m}"),
+            RpcError::Corrupt(m) => write!(f, "corrupt message: {m}"),
             RpcError::Shutdown => f.write_str("network shut down"),
         }
     }

@@ -29,10 +29,12 @@
 //! ```
 //!
 //! Arguments and replies cross the network encoded ([`codec`]), so a handler
-//! never shares memory with its caller, as with Go's labgob.
+//! never shares memory with its caller, as with Go's labgob, and each carries
+//! a checksum ([`checksum`]) that is checked before anything decodes it.
 #![deny(missing_docs)]
 
 mod call;
+pub mod checksum;
 pub mod codec;
 mod end;
 mod error;

@@ -4,8 +4,8 @@
 //! reflection, so a [`Service`] is built by naming each method and giving a
 //! typed closure; the closure is wrapped so that it takes and returns bytes.
 
-use crate::codec;
 use crate::RpcError;
+use crate::{checksum, codec};
 use parking_lot::Mutex;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -99,13 +99,18 @@ impl Server {
         self.count.load(Ordering::Relaxed)
     }
 
-    /// Runs the handler for `svc_meth` (e.g. `"Raft.AppendEntries"`) on `args`.
-    pub(crate) fn dispatch(&self, svc_meth: &str, args: &[u8]) -> Result<Vec<u8>, RpcError> {
+    /// Runs the handler for `svc_meth` (e.g. `"Raft.AppendEntries"`) on the
+    /// request frame `frame`; returns the reply's frame.
+    pub(crate) fn dispatch(&self, svc_meth: &str, frame: &[u8]) -> Result<Vec<u8>, RpcError> {
         self.count.fetch_add(1, Ordering::Relaxed);
+        let args = checksum::open(frame).map_err(|e| {
+            log::error!(target: "DROP", "labrpc: request {svc_meth}: {e}");
+            RpcError::Corrupt(format!("request {svc_meth}: {e}"))
+        })?;
         let (svc_name, meth) = svc_meth.split_once('.').unwrap_or((svc_meth, ""));
         let service = self.services.lock().get(svc_name).cloned();
         match service.as_ref().and_then(|s| s.methods.get(meth)) {
-            Some(handler) => handler(args),
+            Some(handler) => handler(args).map(checksum::seal),
             None => {
                 // Log each unknown name once per server: a typo in a method name
                 // would otherwise flood the log at every heartbeat.

@@ -451,6 +451,33 @@ mod labrpc {
         assert_eq!(ok, "handler2-5");
     }
 
+    /// Every message carries a checksum: a garbled frame is refused before
+    /// the handler sees it, and a frame with a good checksum but bytes that
+    /// are not the handler's type is `BadArgs`. Neither reaches a handler.
+    #[test]
+    fn garbled_frames_never_reach_a_handler() {
+        use ::labrpc::{checksum, codec};
+        let (_net, js, e) = setup("s", "e");
+        let good = checksum::seal(codec::encode(&"77".to_string()).unwrap());
+        let payload = e.call_raw("JunkServer.Handler1", good.clone()).unwrap();
+        assert_eq!(codec::decode::<i64>(&payload).unwrap(), 77);
+        assert_eq!(js.log1.lock().len(), 1);
+        for bit in 0..good.len() * 8 {
+            let mut bad = good.clone();
+            bad[bit / 8] ^= 1 << (bit % 8);
+            let r = e.call_raw("JunkServer.Handler1", bad);
+            assert!(matches!(r, Err(RpcError::Corrupt(_))), "bit {bit}: {r:?}");
+        }
+        for frame in [vec![], vec![1, 2, 3], good[..good.len() - 1].to_vec()] {
+            let r = e.call_raw("JunkServer.Handler1", frame);
+            assert!(matches!(r, Err(RpcError::Corrupt(_))), "{r:?}");
+        }
+        // Past the checksum, bytes that do not decode as the handler's type.
+        let r = e.call_raw("JunkServer.Handler1", checksum::seal(vec![0xff; 9]));
+        assert!(matches!(r, Err(RpcError::BadArgs(_))), "{r:?}");
+        assert_eq!(js.log1.lock().len(), 1, "no garbled call ran the handler");
+    }
+
     /// A handler with nobody to answer for (`method_or_fail` returning None)
     /// fails the call like a server that is gone; it makes up no reply.
     #[test]

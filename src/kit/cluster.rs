@@ -217,6 +217,17 @@ impl<R: Replica> Cluster<R> {
         (ends, names)
     }
 
+    /// One enabled end straight to server `i`, under a new name: for a test
+    /// that speaks a server's RPCs itself (the fuzz tests send Raft messages
+    /// through it, garbled or hand-made, with [`ClientEnd::call_raw`]).
+    pub fn end_to(&self, i: usize) -> ClientEnd {
+        let name = fresh_name();
+        let end = self.net.make_end(&name);
+        self.net.connect(&name, i);
+        self.net.enable(&name, true);
+        end
+    }
+
     /// Enables a client's ends to `to`.
     pub fn connect_client(&self, ends: &ClientEnds, to: &[usize]) {
         for &j in to {

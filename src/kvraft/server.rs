@@ -74,6 +74,15 @@ impl KvServer {
         };
         let (apply_tx, apply_rx) = unbounded();
         let rf = Raft::make(servers, me, persister.clone(), apply_tx)?;
+        // Raft's log starts right after the snapshot it saved; the store must
+        // cover exactly that much, or entries would be skipped or applied twice.
+        let raft_base = rf.status().snapshot_index;
+        if raft_base != last_applied {
+            rf.kill();
+            return Err(RaftError::CorruptState(format!(
+                "kv snapshot covers the log through {last_applied}, raft's snapshot through {raft_base}"
+            )));
+        }
         let (kill_tx, kill_rx) = bounded(0);
         let inner = Arc::new(Inner {
             me,
@@ -217,6 +226,17 @@ impl Inner {
         }
     }
 
+    /// Stops this server for good because applying on would be wrong: says
+    /// why once, fails every waiting request, and kills Raft so that the peer
+    /// acknowledges nothing from now on (a silent replica, not a lying one).
+    /// Its persister keeps the bad snapshot, so a restart on it fails too.
+    fn fail_stop(&self, why: &str) {
+        log::error!("kv S{}: stopping: {why}", self.me);
+        self.dead.store(true, Ordering::Release);
+        drop(self.kill_tx.lock().take());
+        self.rf.kill();
+    }
+
     /// The applier thread: applies committed operations and snapshots in log order.
     fn applier(&self, apply_rx: Receiver<ApplyMsg<Op>>) {
         for msg in apply_rx {
@@ -248,18 +268,27 @@ impl Inner {
                     if index <= st.last_applied {
                         continue;
                     }
-                    // Only a kv server writes these bytes; one that does not
-                    // decode is a bug, and applying on would diverge.
+                    // Only a kv server writes these bytes. One that does not
+                    // open, or covers another index than Raft says, cannot be
+                    // applied, and going on without it would diverge: stop.
                     match Store::restore(&data) {
-                        Ok((_, store)) => {
+                        Ok((covered, store)) if covered == index => {
                             let check = st.store.check_duplicates;
                             st.store = store;
                             st.store.check_duplicates = check;
                         }
-                        Err(e) => panic!(
-                            "S{}: the snapshot through {index} does not decode: {e}",
-                            self.me
-                        ),
+                        Ok((covered, _)) => {
+                            drop(st);
+                            return self.fail_stop(&format!(
+                                "the snapshot raft delivered through {index} covers {covered}"
+                            ));
+                        }
+                        Err(e) => {
+                            drop(st);
+                            return self.fail_stop(&format!(
+                                "the snapshot through {index} does not open: {e}"
+                            ));
+                        }
                     }
                     st.last_applied = index;
                     // Waiters at covered indexes cannot tell whether their op is in it.

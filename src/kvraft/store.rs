@@ -8,7 +8,8 @@
 //! still recognised after a restart from a snapshot.
 
 use super::common::{Op, PutOrAppend};
-use labrpc::codec::{self, CodecError};
+use crate::sealed::{self, Kind};
+use labrpc::codec;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 
@@ -70,14 +71,18 @@ impl Store {
                 .is_some_and(|&last| seq <= last)
     }
 
-    /// A snapshot of the store after applying the log through `index`.
+    /// A snapshot of the store after applying the log through `index`: the
+    /// index and the store, sealed ([`crate::sealed`]: magic, version,
+    /// checksum), so that a garbled snapshot is refused, never half-believed.
     pub(crate) fn snapshot(&self, index: u64) -> Vec<u8> {
-        codec::encode(&(index, self)).expect("a kv store always encodes")
+        let payload = codec::encode(&(index, self)).expect("a kv store always encodes");
+        sealed::seal(Kind::KvSnapshot, &payload)
     }
 
     /// Rebuilds a store from a snapshot: (the last index it includes, the store).
-    pub(crate) fn restore(bytes: &[u8]) -> Result<(u64, Store), CodecError> {
-        codec::decode(bytes)
+    pub(crate) fn restore(bytes: &[u8]) -> Result<(u64, Store), String> {
+        let payload = sealed::open(Kind::KvSnapshot, bytes)?;
+        codec::decode(payload).map_err(|e| e.message)
     }
 }
 
@@ -114,5 +119,12 @@ mod tests {
         };
         assert_eq!(restored.apply(&get).as_deref(), Some("abc"));
         assert!(Store::restore(&[1, 2, 3]).is_err());
+        // Every flipped bit of a real snapshot is refused.
+        let snap = s.snapshot(3);
+        for bit in 0..snap.len() * 8 {
+            let mut bad = snap.clone();
+            bad[bit / 8] ^= 1 << (bit % 8);
+            assert!(Store::restore(&bad).is_err(), "bit {bit}");
+        }
     }
 }

@@ -7,6 +7,7 @@
 use super::log::Entry;
 use super::rpc::{AppendEntriesArgs, AppendEntriesReply};
 use super::state::State;
+use super::validate;
 use super::{Command, Shared};
 use crate::debug::dlog;
 
@@ -18,6 +19,15 @@ impl<C: Command> Shared<C> {
             term: st.current_term,
             ..Default::default()
         };
+        if let Err(why) = validate::append_entries(&args, st.n, self.me) {
+            dlog!(
+                "DROP",
+                self.me,
+                st.current_term,
+                "AppendEntries refused: {why}"
+            );
+            return reply;
+        }
         // Rule 1: reply false if term < currentTerm.
         if args.term < st.current_term {
             dlog!(
@@ -72,8 +82,18 @@ impl<C: Command> Shared<C> {
             Some(_) => {}
         }
         let last_new = prev + entries.len() as u64;
-        if self.append_new_entries(&mut st, prev, entries) {
-            st.persist();
+        match self.append_new_entries(&mut st, prev, entries) {
+            Ok(true) => st.persist(),
+            Ok(false) => {}
+            Err(why) => {
+                dlog!(
+                    "DROP",
+                    self.me,
+                    st.current_term,
+                    "AppendEntries refused: {why}"
+                );
+                return reply;
+            }
         }
         // Rule 5: commitIndex = min(leaderCommit, index of last new entry).
         let commit = args.leader_commit.min(last_new);
@@ -97,13 +117,28 @@ impl<C: Command> Shared<C> {
     /// index, different term) is deleted with all that follow it; entries not
     /// already in the log are appended. Entries that match are left alone, so a
     /// late, shorter AppendEntries never truncates what a newer one added.
-    /// Returns true if the log changed.
-    fn append_new_entries(&self, st: &mut State<C>, prev: u64, entries: Vec<Entry<C>>) -> bool {
+    /// Returns whether the log changed.
+    ///
+    /// A leader never asks to delete a committed entry (Leader Completeness,
+    /// §5.4.3); a message that does is refused whole, before it changes
+    /// anything (a conflict comes before any append in this loop).
+    fn append_new_entries(
+        &self,
+        st: &mut State<C>,
+        prev: u64,
+        entries: Vec<Entry<C>>,
+    ) -> Result<bool, String> {
         let mut changed = false;
         for (k, e) in entries.into_iter().enumerate() {
             let index = prev + 1 + k as u64;
             match st.log.term_at(index) {
                 Some(t) if t == e.term => continue,
+                Some(t) if index <= st.commit_index => {
+                    return Err(format!(
+                        "it would replace committed entry {index} (term {t}) with one of term {}",
+                        e.term
+                    ));
+                }
                 Some(_) => {
                     dlog!(
                         "LOG2",
@@ -130,6 +165,6 @@ impl<C: Command> Shared<C> {
                 st.log.last_term()
             );
         }
-        changed
+        Ok(changed)
     }
 }

@@ -8,6 +8,7 @@
 
 use super::rpc::{RequestVoteArgs, RequestVoteReply, REQUEST_VOTE};
 use super::state::{Role, State};
+use super::validate;
 use super::{Command, Shared};
 use crate::debug::dlog;
 use std::sync::Arc;
@@ -18,7 +19,9 @@ impl<C: Command> Shared<C> {
     /// election timer, send RequestVote RPCs to all other servers.
     pub(crate) fn start_election(self: &Arc<Self>, st: &mut State<C>) {
         st.role = Role::Candidate;
-        st.current_term += 1;
+        // Terms from outside are at most MAX_TERM (validate.rs), so this
+        // cannot wrap; saturating says so without a panic path.
+        st.current_term = st.current_term.saturating_add(1);
         st.voted_for = Some(self.me);
         st.votes = 1;
         st.persist();
@@ -59,6 +62,15 @@ impl<C: Command> Shared<C> {
             _ => return, // lost, timed out, or killed: no vote
         };
         let mut st = self.state.lock();
+        if let Err(why) = validate::reply_term(reply.term) {
+            dlog!(
+                "DROP",
+                self.me,
+                st.current_term,
+                "vote reply from S{peer}: {why}"
+            );
+            return;
+        }
         if self.observe_term(&mut st, reply.term) {
             return;
         }
@@ -84,6 +96,18 @@ impl<C: Command> Shared<C> {
     /// RequestVote RPC handler (Figure 2, "Receiver implementation").
     pub(crate) fn request_vote(&self, args: RequestVoteArgs) -> RequestVoteReply {
         let mut st = self.state.lock();
+        if let Err(why) = validate::request_vote(&args, st.n, self.me) {
+            dlog!(
+                "DROP",
+                self.me,
+                st.current_term,
+                "RequestVote refused: {why}"
+            );
+            return RequestVoteReply {
+                term: st.current_term,
+                vote_granted: false,
+            };
+        }
         // A newer term is saved below, with the vote if one is granted: one
         // write, before the reply leaves (Figure 2: persist before responding).
         let newer_term = self.observe_term_unsaved(&mut st, args.term);

@@ -25,6 +25,7 @@ mod rpc;
 mod snapshot;
 mod state;
 mod state_machine;
+mod validate;
 
 pub use apply::ApplyMsg;
 pub use log::Entry;
@@ -118,9 +119,12 @@ impl<C: Command> Raft<C> {
             )));
         }
         let mut st = State::new(me, n, persister.clone());
-        if let Some(r) = persist::restore::<C>(&persister.read_raft_state(), n)? {
+        let saved =
+            persist::restore::<C>(&persister.read_raft_state(), &persister.read_snapshot(), n)?;
+        if let Some(r) = saved {
             st.current_term = r.current_term;
             st.voted_for = r.voted_for;
+            st.snapshot_crc = r.snapshot_crc;
             st.log = r.log;
             // Entries in the snapshot are committed and applied (the service
             // restores its state from the snapshot itself).
@@ -216,8 +220,8 @@ impl<C: Command> Raft<C> {
     }
 
     /// Stops the peer (Go `Kill`): every thread of the peer exits, and this
-    /// call returns once they have. Idempotent. The peer's RPC handlers keep
-    /// answering, but its state no longer changes a thing the tests see.
+    /// call returns once they have. Idempotent. From then on the peer's RPC
+    /// handlers fail every call, as an unreachable peer's would.
     pub fn kill(&self) {
         let s = &self.shared;
         {

@@ -1,33 +1,44 @@
 //! Persistence (Figure 2: `currentTerm`, `votedFor` and `log[]` are "updated
 //! on stable storage before responding to RPCs").
 //!
-//! The state is encoded with the project's one codec; decoding checks what it
-//! reads, so a truncated or garbled state is an error at `Raft::make`, never a
-//! silent reset to an empty log (which would forget committed entries).
+//! The state is saved as a sealed blob ([`crate::sealed`]: magic, version,
+//! CRC-32C) around the codec's encoding of `(currentTerm, votedFor,
+//! snapshotCrc, log)`. The snapshot's checksum ties the state to the
+//! snapshot saved beside it. `restore` checks the seal, then decodes, then
+//! checks that the values are ones this code could have saved
+//! (`validate::restored`), then that the snapshot is the one the state was
+//! saved with: a garbled state is an error at `Raft::make`, never a changed
+//! command or a silent reset to an empty log.
 
 use super::log::Log;
 use super::state::State;
+use super::validate;
 use super::Command;
 use crate::debug::dlog;
 use crate::error::RaftError;
+use crate::sealed::{self, Kind};
+use labrpc::checksum::crc32c;
 use labrpc::codec;
 
 /// What `restore` recovers from the persister.
 pub(crate) struct Restored<C> {
     pub(crate) current_term: u64,
     pub(crate) voted_for: Option<usize>,
+    pub(crate) snapshot_crc: u32,
     pub(crate) log: Log<C>,
 }
 
 impl<C: Command> State<C> {
-    /// The bytes of `(current_term, voted_for, log)`, exactly as the codec
-    /// would encode that tuple (so `restore` decodes it in one call), but
-    /// built from the log's cache of encoded entries: a persist costs one
-    /// copy of the log's bytes, not a fresh encoding of every entry.
+    /// The sealed bytes of `(current_term, voted_for, snapshot_crc, log)`,
+    /// exactly as the codec would encode that tuple (so `restore` decodes it
+    /// in one call), but built from the log's cache of encoded entries: a
+    /// persist costs one copy of the log's bytes and one checksum over them,
+    /// not a fresh encoding of every entry.
     fn encode(&mut self) -> Vec<u8> {
         let header = (
             self.current_term,
             self.voted_for,
+            self.snapshot_crc,
             self.log.base_index(),
             self.log.base_term(),
             self.log.entries().len() as u64, // a Vec is encoded as its length, then its elements
@@ -47,9 +58,10 @@ impl<C: Command> State<C> {
             );
         }
         let mut bytes = std::mem::take(&mut self.spare_buffer);
-        bytes.clear();
+        sealed::begin(&mut bytes);
         bytes.extend_from_slice(&header);
         bytes.extend_from_slice(entries);
+        sealed::finish(Kind::RaftState, &mut bytes);
         bytes
     }
 
@@ -75,6 +87,7 @@ impl<C: Command> State<C> {
     /// Saves the state and a snapshot together (one atomic write).
     pub(crate) fn persist_with_snapshot(&mut self, snapshot: Vec<u8>) {
         self.log_unsaved = false;
+        self.snapshot_crc = crc32c(&snapshot);
         let bytes = self.encode();
         dlog!(
             "PERS",
@@ -98,44 +111,39 @@ impl<C: Command> State<C> {
     }
 }
 
-/// Decodes and checks persisted state for a cluster of `n` peers. Empty bytes
-/// mean a fresh peer.
+/// Decodes and checks a persisted state and the snapshot saved with it, for
+/// a cluster of `n` peers. No state and no snapshot mean a fresh peer.
 pub(crate) fn restore<C: Command>(
     bytes: &[u8],
+    snapshot: &[u8],
     n: usize,
 ) -> Result<Option<Restored<C>>, RaftError> {
+    let corrupt = RaftError::CorruptState;
     if bytes.is_empty() {
+        if !snapshot.is_empty() {
+            return Err(corrupt(format!(
+                "no raft state beside a snapshot of {} bytes",
+                snapshot.len()
+            )));
+        }
         return Ok(None);
     }
-    let (current_term, voted_for, log): (u64, Option<usize>, Log<C>) =
-        codec::decode(bytes).map_err(|e| RaftError::CorruptState(e.message))?;
-    if let Some(v) = voted_for {
-        if v >= n {
-            return Err(RaftError::CorruptState(format!(
-                "voted for S{v}, but there are only {n} peers"
-            )));
-        }
-    }
-    let mut prev = log.base_term();
-    for (i, e) in log.entries().iter().enumerate() {
-        let index = log.base_index() + 1 + i as u64;
-        if e.term < prev || e.term > current_term {
-            return Err(RaftError::CorruptState(format!(
-                "log entry {index} has term {} (previous term {prev}, current term {current_term})",
-                e.term
-            )));
-        }
-        prev = e.term;
-    }
-    if log.base_term() > current_term {
-        return Err(RaftError::CorruptState(format!(
-            "snapshot term {} is after current term {current_term}",
-            log.base_term()
+    let payload = sealed::open(Kind::RaftState, bytes).map_err(corrupt)?;
+    let (current_term, voted_for, snapshot_crc, log): (u64, Option<usize>, u32, Log<C>) =
+        codec::decode(payload).map_err(|e| corrupt(e.message))?;
+    validate::restored(current_term, voted_for, &log, n).map_err(corrupt)?;
+    let actual = crc32c(snapshot);
+    if actual != snapshot_crc {
+        return Err(corrupt(format!(
+            "the snapshot ({} bytes, checksum {actual:08x}) is not the one saved with \
+             this state (checksum {snapshot_crc:08x})",
+            snapshot.len()
         )));
     }
     Ok(Some(Restored {
         current_term,
         voted_for,
+        snapshot_crc,
         log,
     }))
 }
@@ -154,9 +162,12 @@ mod tests {
         let mut st: State<String> = State::new(0, 3, persister.clone());
         let check = |st: &mut State<String>| {
             st.persist();
-            let expect = codec::encode(&(st.current_term, st.voted_for, &st.log)).unwrap();
+            let tuple = (st.current_term, st.voted_for, st.snapshot_crc, &st.log);
+            let expect = sealed::seal(Kind::RaftState, &codec::encode(&tuple).unwrap());
             assert_eq!(persister.read_raft_state(), expect);
-            let r = restore::<String>(&expect, 3).unwrap().unwrap();
+            let r = restore::<String>(&expect, &persister.read_snapshot(), 3)
+                .unwrap()
+                .unwrap();
             assert_eq!(r.log.entries(), st.log.entries());
         };
         check(&mut st);

@@ -15,6 +15,7 @@
 
 use super::rpc::{AppendEntriesArgs, AppendEntriesReply, APPEND_ENTRIES};
 use super::state::{Role, State, HEARTBEAT_INTERVAL};
+use super::validate;
 use super::{Command, Shared};
 use crate::debug::dlog;
 use labrpc::{PendingCall, RpcError};
@@ -234,7 +235,12 @@ impl<C: Command> Shared<C> {
     /// The prologue of every reply the leader handles: adopt a newer term the
     /// reply carries, and say whether this peer is still the leader of the term
     /// in which it sent the RPC (if not, the reply is stale and is ignored).
+    /// A reply whose term cannot be real is ignored too.
     pub(crate) fn still_leader_for(&self, st: &mut State<C>, sent: &Sent, reply_term: u64) -> bool {
+        if let Err(why) = validate::reply_term(reply_term) {
+            dlog!("DROP", self.me, st.current_term, "reply ignored: {why}");
+            return false;
+        }
         !self.observe_term(st, reply_term)
             && st.role == Role::Leader
             && st.current_term == sent.term

@@ -75,9 +75,11 @@ pub(crate) struct InstallSnapshotReply {
 /// Builds the `Raft` service whose handlers call into `shared`.
 ///
 /// The handlers hold a `Weak`: the network's server must not keep a peer
-/// alive after the tests drop it. A handler whose peer is gone fails the call,
-/// as an unreachable server would (a made-up default reply would be acted on:
-/// a refusal with no hint resets the leader's `next_index` and it resends at once).
+/// alive after the tests drop it. A handler whose peer is gone, or killed,
+/// fails the call, as an unreachable server would: a dead peer acknowledges
+/// nothing (a service that stops itself on bad data relies on that), and a
+/// made-up default reply would be acted on (a refusal with no hint resets the
+/// leader's `next_index` and it resends at once).
 pub(crate) fn service<C: Command>(shared: &Arc<Shared<C>>) -> Service {
     let (w1, w2, w3): (Weak<Shared<C>>, _, _) = (
         Arc::downgrade(shared),
@@ -86,14 +88,19 @@ pub(crate) fn service<C: Command>(shared: &Arc<Shared<C>>) -> Service {
     );
     Service::new(SERVICE)
         .method_or_fail("RequestVote", move |args: RequestVoteArgs| {
-            w1.upgrade().map(|s| s.request_vote(args))
+            live(w1.upgrade()).map(|s| s.request_vote(args))
         })
         .method_or_fail("AppendEntries", move |args: AppendEntriesArgs<C>| {
-            w2.upgrade().map(|s| s.append_entries(args))
+            live(w2.upgrade()).map(|s| s.append_entries(args))
         })
         .method_or_fail("InstallSnapshot", move |args: InstallSnapshotArgs| {
-            w3.upgrade().map(|s| s.install_snapshot(args))
+            live(w3.upgrade()).map(|s| s.install_snapshot(args))
         })
+}
+
+/// The peer, if it is still there and not killed.
+fn live<C: Command>(peer: Option<Arc<Shared<C>>>) -> Option<Arc<Shared<C>>> {
+    peer.filter(|s| !s.killed())
 }
 
 impl<C: Command> Shared<C> {

@@ -9,6 +9,7 @@
 use super::replication::{Late, Outcome, Sent};
 use super::rpc::{InstallSnapshotArgs, InstallSnapshotReply, INSTALL_SNAPSHOT};
 use super::state::State;
+use super::validate;
 use super::{Command, Shared};
 use crate::debug::dlog;
 use labrpc::RpcError;
@@ -119,6 +120,17 @@ impl<C: Command> Shared<C> {
     /// InstallSnapshot RPC handler (Figure 13, "Receiver implementation").
     pub(crate) fn install_snapshot(&self, args: InstallSnapshotArgs) -> InstallSnapshotReply {
         let mut st = self.state.lock();
+        if let Err(why) = validate::install_snapshot(&args, st.n, self.me) {
+            dlog!(
+                "DROP",
+                self.me,
+                st.current_term,
+                "InstallSnapshot refused: {why}"
+            );
+            return InstallSnapshotReply {
+                term: st.current_term,
+            };
+        }
         // Rule 1: reply immediately if term < currentTerm.
         if args.term < st.current_term {
             return InstallSnapshotReply {

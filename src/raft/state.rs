@@ -41,6 +41,9 @@ pub(crate) struct State<C> {
     pub(crate) voted_for: Option<usize>,
     /// The log, with absolute indexes.
     pub(crate) log: Log<C>,
+    /// CRC-32C of the snapshot saved beside the state: saved with the state,
+    /// so that a restart can tell that the two belong together.
+    pub(crate) snapshot_crc: u32,
     /// True when `start` has appended entries that are not saved yet. The
     /// leader saves them once for a whole batch, before any other peer can
     /// see them (`persist_if_unsaved`), instead of once per `start`.
@@ -84,6 +87,7 @@ impl<C: Command> State<C> {
             current_term: 0,
             voted_for: None,
             log: Log::new(),
+            snapshot_crc: 0,
             log_unsaved: false,
             role: Role::Follower,
             commit_index: 0,

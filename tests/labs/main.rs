@@ -11,6 +11,7 @@
 
 mod common;
 
+mod integrity;
 mod kvraft_3A;
 mod kvraft_3B;
 mod lincheck;

@@ -394,6 +394,7 @@ fn unreliable_churn_2c() {
 #[test]
 fn corrupt_persisted_state_2c() {
     use labrpc::codec;
+    use raft::sealed::Kind;
     use raft::{Entry, Persister, Raft, RaftError};
 
     let servers = 3;
@@ -406,13 +407,16 @@ fn corrupt_persisted_state_2c() {
     let good = cfg.saved(0).unwrap().read_raft_state();
     assert!(!good.is_empty());
 
-    let try_make = |bytes: Vec<u8>| -> (Result<(), RaftError>, Vec<u8>) {
+    let try_make = |bytes: Vec<u8>, snapshot: Vec<u8>| -> (Result<(), RaftError>, Vec<u8>) {
         let p = Persister::new();
-        p.save_raft_state(bytes);
+        p.save_state_and_snapshot(bytes, snapshot);
         let (tx, _rx) = crossbeam_channel::unbounded();
         let r = Raft::<Cmd>::make(cfg.fresh_ends(), 0, p.clone(), tx).map(|rf| rf.kill());
         (r, p.read_raft_state())
     };
+    // A state with a good seal around the codec's bytes of `value`: what
+    // only a buggy writer (or a forger) could produce.
+    let sealed = |value: &dyn Fn() -> Vec<u8>| raft::sealed::seal(Kind::RaftState, &value());
 
     let no_log: (u64, u64, Vec<Entry<Cmd>>) = (0, 0, Vec::new());
     let future_entry: (u64, u64, Vec<Entry<Cmd>>) = (
@@ -423,27 +427,57 @@ fn corrupt_persisted_state_2c() {
             command: Cmd::Int(1),
         }],
     );
-    let cases: Vec<(&str, Vec<u8>, &str)> = vec![
-        ("truncated", good[..good.len() / 2].to_vec(), "decode"),
-        ("garbage", vec![0xff; 40], "decode"),
+    let mut flipped = good.clone();
+    let last = flipped.len() - 1;
+    flipped[last] ^= 0x10; // inside the last entry's command
+    let cases: Vec<(&str, Vec<u8>, Vec<u8>, &str)> = vec![
+        (
+            "truncated",
+            good[..good.len() / 2].to_vec(),
+            vec![],
+            "checksum",
+        ),
+        ("garbage", vec![0xff; 40], vec![], "magic"),
+        ("one flipped bit", flipped, vec![], "checksum"),
         (
             "trailing bytes",
             [good.clone(), vec![1, 2, 3]].concat(),
-            "decode",
+            vec![],
+            "checksum",
+        ),
+        (
+            "a snapshot it was not saved with",
+            good.clone(),
+            vec![1, 2, 3],
+            "snapshot",
+        ),
+        (
+            "a snapshot and no state",
+            vec![],
+            vec![1, 2, 3],
+            "no raft state",
         ),
         (
             "vote for S9",
-            codec::encode(&(5u64, Some(9usize), &no_log)).unwrap(),
+            sealed(&|| codec::encode(&(5u64, Some(9usize), 0u32, &no_log)).unwrap()),
+            vec![],
             "S9",
         ),
         (
             "entry from the future",
-            codec::encode(&(5u64, None::<usize>, &future_entry)).unwrap(),
+            sealed(&|| codec::encode(&(5u64, None::<usize>, 0u32, &future_entry)).unwrap()),
+            vec![],
             "term 9",
         ),
+        (
+            "a term that would wrap",
+            sealed(&|| codec::encode(&(u64::MAX, None::<usize>, 0u32, &no_log)).unwrap()),
+            vec![],
+            "out of range",
+        ),
     ];
-    for (what, bytes, cause) in cases {
-        let (r, after) = try_make(bytes.clone());
+    for (what, bytes, snapshot, cause) in cases {
+        let (r, after) = try_make(bytes.clone(), snapshot);
         match r {
             Err(RaftError::CorruptState(m)) => {
                 assert!(

@@ -97,6 +97,11 @@ impl KvConfig {
         }
     }
 
+    /// Server `i`'s saved persister (what a restart would start from).
+    pub fn saved(&self, i: usize) -> Option<raft::Persister> {
+        self.cluster.saved(i)
+    }
+
     /// The largest raft state among the servers (Go `LogSize`).
     pub fn log_size(&self) -> usize {
         self.log_sizes().into_iter().max().unwrap_or(0)

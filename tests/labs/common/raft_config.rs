@@ -560,6 +560,11 @@ impl Config {
             .collect()
     }
 
+    /// An enabled end straight to peer `i` (see `Cluster::end_to`).
+    pub fn end_to(&self, i: usize) -> labrpc::ClientEnd {
+        self.cluster.end_to(i)
+    }
+
     /// The largest persisted raft state among the peers (Go `LogSize`).
     pub fn log_size(&self) -> usize {
         let sizes = self.cluster.persister_sizes();

@@ -1,0 +1,160 @@
+//! CRC-32C (Castagnoli), and the checksummed frames every message travels in.
+//!
+//! A real network checksums its packets (Ethernet's CRC, TCP's sum) and
+//! drops a packet that fails; this simulated one had no bytes to flip, so a
+//! message garbled on the way would have been decoded and believed. Every
+//! request and reply now crosses the network as `payload ++ crc32c(payload)`,
+//! and a frame whose checksum fails is refused before anything decodes it
+//! ([`crate::RpcError::Corrupt`]). Raft uses the same function for the bytes
+//! it persists.
+//!
+//! The implementation is the classic table-driven one, eight bytes per step
+//! ("slicing by 8"): safe code, tables built at compile time, about 2 GB/s.
+//! A checksum catches accidents (a flipped bit, a truncated or spliced
+//! frame), not a sender that lies: anyone can compute a CRC.
+
+/// CRC-32C's polynomial, bit-reversed (the "reflected" form the tables use).
+const POLY: u32 = 0x82F6_3B78;
+
+/// `TABLES[k][b]` is the CRC contribution of byte `b` seen `k` bytes before
+/// the end of an 8-byte block.
+const TABLES: [[u32; 256]; 8] = build_tables();
+
+const fn build_tables() -> [[u32; 256]; 8] {
+    let mut t = [[0u32; 256]; 8];
+    let mut b = 0;
+    while b < 256 {
+        let mut crc = b as u32;
+        let mut bit = 0;
+        while bit < 8 {
+            crc = if crc & 1 == 1 {
+                (crc >> 1) ^ POLY
+            } else {
+                crc >> 1
+            };
+            bit += 1;
+        }
+        t[0][b] = crc;
+        b += 1;
+    }
+    let mut k = 1;
+    while k < 8 {
+        let mut b = 0;
+        while b < 256 {
+            let prev = t[k - 1][b];
+            t[k][b] = (prev >> 8) ^ t[0][(prev & 0xff) as usize];
+            b += 1;
+        }
+        k += 1;
+    }
+    t
+}
+
+/// The CRC-32C of `bytes` (0 for no bytes).
+pub fn crc32c(bytes: &[u8]) -> u32 {
+    let mut crc = !0u32;
+    let mut blocks = bytes.chunks_exact(8);
+    for block in &mut blocks {
+        let lo = u32::from_le_bytes([block[0], block[1], block[2], block[3]]) ^ crc;
+        let hi = u32::from_le_bytes([block[4], block[5], block[6], block[7]]);
+        crc = TABLES[7][(lo & 0xff) as usize]
+            ^ TABLES[6][((lo >> 8) & 0xff) as usize]
+            ^ TABLES[5][((lo >> 16) & 0xff) as usize]
+            ^ TABLES[4][(lo >> 24) as usize]
+            ^ TABLES[3][(hi & 0xff) as usize]
+            ^ TABLES[2][((hi >> 8) & 0xff) as usize]
+            ^ TABLES[1][((hi >> 16) & 0xff) as usize]
+            ^ TABLES[0][(hi >> 24) as usize];
+    }
+    for &b in blocks.remainder() {
+        crc = (crc >> 8) ^ TABLES[0][((crc ^ b as u32) & 0xff) as usize];
+    }
+    !crc
+}
+
+/// The bytes a frame adds after its payload.
+pub const FRAME_OVERHEAD: usize = 4;
+
+/// Appends the payload's CRC-32C (little-endian) to make a frame.
+pub fn seal(mut payload: Vec<u8>) -> Vec<u8> {
+    let crc = crc32c(&payload);
+    payload.extend_from_slice(&crc.to_le_bytes());
+    payload
+}
+
+/// The payload of a frame made by [`seal`], or why the frame is not one.
+pub fn open(frame: &[u8]) -> Result<&[u8], String> {
+    if frame.len() < FRAME_OVERHEAD {
+        return Err(format!(
+            "frame of {} bytes is shorter than its checksum",
+            frame.len()
+        ));
+    }
+    let (payload, tail) = frame.split_at(frame.len() - FRAME_OVERHEAD);
+    let want = u32::from_le_bytes([tail[0], tail[1], tail[2], tail[3]]);
+    let got = crc32c(payload);
+    if got != want {
+        return Err(format!(
+            "checksum mismatch over {} bytes (sent {want:08x}, received {got:08x})",
+            payload.len()
+        ));
+    }
+    Ok(payload)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The bit-at-a-time definition, to check the tables against.
+    fn crc32c_slow(bytes: &[u8]) -> u32 {
+        let mut crc = !0u32;
+        for &b in bytes {
+            crc ^= b as u32;
+            for _ in 0..8 {
+                crc = if crc & 1 == 1 {
+                    (crc >> 1) ^ POLY
+                } else {
+                    crc >> 1
+                };
+            }
+        }
+        !crc
+    }
+
+    #[test]
+    fn known_values() {
+        // The standard check value (RFC 3720, iSCSI) and its test vectors.
+        assert_eq!(crc32c(b"123456789"), 0xE306_9283);
+        assert_eq!(crc32c(&[0u8; 32]), 0x8A91_36AA);
+        assert_eq!(crc32c(&[0xffu8; 32]), 0x62A8_AB43);
+        let inc: Vec<u8> = (0..32).collect();
+        assert_eq!(crc32c(&inc), 0x46DD_794E);
+        assert_eq!(crc32c(b""), 0);
+    }
+
+    #[test]
+    fn tables_agree_with_the_definition() {
+        let bytes: Vec<u8> = (0..1000u32).map(|i| (i * 7919 % 251) as u8).collect();
+        for len in 0..bytes.len() {
+            assert_eq!(crc32c(&bytes[..len]), crc32c_slow(&bytes[..len]), "{len}");
+        }
+    }
+
+    #[test]
+    fn every_flipped_bit_is_caught() {
+        let frame = seal(b"AppendEntries, term 7, entries [x=1]".to_vec());
+        assert_eq!(
+            open(&frame).unwrap(),
+            b"AppendEntries, term 7, entries [x=1]"
+        );
+        for bit in 0..frame.len() * 8 {
+            let mut bad = frame.clone();
+            bad[bit / 8] ^= 1 << (bit % 8);
+            assert!(open(&bad).is_err(), "bit {bit}");
+        }
+        assert!(open(&frame[..frame.len() - 1]).is_err());
+        assert!(open(&[1, 2]).is_err());
+        assert_eq!(open(&seal(Vec::new())).unwrap(), b"");
+    }
+}

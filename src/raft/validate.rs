@@ -1,0 +1,258 @@
+//! What a peer checks before it believes a message or a persisted state.
+//!
+//! Raft's proofs assume every message was sent by a peer following Figure 2
+//! and every saved state was written by this code. Bytes that cannot be
+//! either (a vote requested by peer 7 of 3, entries whose terms go down, a
+//! term of 2^64 - 1 that the next election would wrap to 0) are refused here,
+//! in one place, before they change anything: a message is answered as a
+//! rejection and logged under DROP, a state is `CorruptState`.
+//!
+//! These checks catch values that are impossible. A message that is possible
+//! but false (a forged AppendEntries from a "new leader") passes them: Raft
+//! does not defend against lying peers; the network's checksums defend
+//! against garbled ones (notes/raft-design.md, "What is checked").
+
+use super::log::{Entry, Log};
+use super::rpc::{AppendEntriesArgs, InstallSnapshotArgs, RequestVoteArgs};
+
+/// The largest term or index a peer accepts from outside. No real cluster
+/// comes near it (one election a millisecond for a hundred million years),
+/// and below it `term + 1` and `index + 1` cannot overflow.
+pub(crate) const MAX_TERM: u64 = 1 << 62;
+/// See [`MAX_TERM`].
+pub(crate) const MAX_INDEX: u64 = 1 << 62;
+
+/// Why a message or a state was refused.
+pub(crate) type Refusal = String;
+
+fn check(ok: bool, why: impl FnOnce() -> String) -> Result<(), Refusal> {
+    if ok {
+        Ok(())
+    } else {
+        Err(why())
+    }
+}
+
+/// A sender's id must name another peer: a peer never messages itself.
+fn sender(id: usize, n: usize, me: usize, what: &str) -> Result<(), Refusal> {
+    check(id < n && id != me, || {
+        format!("{what} S{id} is not another peer of {n}")
+    })
+}
+
+/// A (index, term) pair that names a log position: index 0 is the empty
+/// log's, with term 0; every entry after it has a term of at least 1.
+fn position(index: u64, term: u64, at_most_term: u64, what: &str) -> Result<(), Refusal> {
+    check(index <= MAX_INDEX, || {
+        format!("{what} index {index} is too large")
+    })?;
+    check((index == 0) == (term == 0), || {
+        format!("{what} {index}/{term}: only index 0 has term 0")
+    })?;
+    check(term <= at_most_term, || {
+        format!("{what} term {term} is after the message's term {at_most_term}")
+    })
+}
+
+/// Entries following `(prev_index, prev_term)`: terms never go down, are at
+/// least 1 and at most `max_term`, and the last index fits.
+fn entries<C>(
+    prev_index: u64,
+    prev_term: u64,
+    entries: &[Entry<C>],
+    max_term: u64,
+) -> Result<(), Refusal> {
+    check(
+        (entries.len() as u64) <= MAX_INDEX - prev_index.min(MAX_INDEX),
+        || {
+            format!(
+                "{} entries after {prev_index} run past the largest index",
+                entries.len()
+            )
+        },
+    )?;
+    let mut prev = prev_term;
+    for (k, e) in entries.iter().enumerate() {
+        let index = prev_index + 1 + k as u64;
+        check(e.term >= prev.max(1) && e.term <= max_term, || {
+            format!(
+                "entry {index} has term {} (previous {prev}, at most {max_term})",
+                e.term
+            )
+        })?;
+        prev = e.term;
+    }
+    Ok(())
+}
+
+/// A RequestVote that a candidate following Figure 2 could have sent.
+pub(crate) fn request_vote(args: &RequestVoteArgs, n: usize, me: usize) -> Result<(), Refusal> {
+    sender(args.candidate_id, n, me, "candidate")?;
+    check(args.term >= 1 && args.term <= MAX_TERM, || {
+        format!("term {} is out of range", args.term)
+    })?;
+    position(
+        args.last_log_index,
+        args.last_log_term,
+        args.term,
+        "last log",
+    )
+}
+
+/// An AppendEntries that a leader following Figure 2 could have sent.
+pub(crate) fn append_entries<C>(
+    args: &AppendEntriesArgs<C>,
+    n: usize,
+    me: usize,
+) -> Result<(), Refusal> {
+    sender(args.leader_id, n, me, "leader")?;
+    check(args.term >= 1 && args.term <= MAX_TERM, || {
+        format!("term {} is out of range", args.term)
+    })?;
+    position(
+        args.prev_log_index,
+        args.prev_log_term,
+        args.term,
+        "previous",
+    )?;
+    check(args.leader_commit <= MAX_INDEX, || {
+        format!("leader commit {} is too large", args.leader_commit)
+    })?;
+    entries(
+        args.prev_log_index,
+        args.prev_log_term,
+        &args.entries,
+        args.term,
+    )
+}
+
+/// An InstallSnapshot that a leader following Figure 13 could have sent.
+pub(crate) fn install_snapshot(
+    args: &InstallSnapshotArgs,
+    n: usize,
+    me: usize,
+) -> Result<(), Refusal> {
+    sender(args.leader_id, n, me, "leader")?;
+    check(args.term >= 1 && args.term <= MAX_TERM, || {
+        format!("term {} is out of range", args.term)
+    })?;
+    check(args.last_included_index >= 1, || {
+        "a snapshot of nothing (index 0)".to_string()
+    })?;
+    position(
+        args.last_included_index,
+        args.last_included_term,
+        args.term,
+        "snapshot",
+    )
+}
+
+/// A reply's term: anything up to [`MAX_TERM`] may be real.
+pub(crate) fn reply_term(term: u64) -> Result<(), Refusal> {
+    check(term <= MAX_TERM, || {
+        format!("reply term {term} is out of range")
+    })
+}
+
+/// A restored state that this code could have saved for `n` peers.
+pub(crate) fn restored<C: Clone>(
+    current_term: u64,
+    voted_for: Option<usize>,
+    log: &Log<C>,
+    n: usize,
+) -> Result<(), Refusal> {
+    check(current_term <= MAX_TERM, || {
+        format!("current term {current_term} is out of range")
+    })?;
+    if let Some(v) = voted_for {
+        check(v < n, || {
+            format!("voted for S{v}, but there are only {n} peers")
+        })?;
+        check(current_term >= 1, || "a vote in term 0".to_string())?;
+    }
+    position(log.base_index(), log.base_term(), current_term, "snapshot")?;
+    entries(
+        log.base_index(),
+        log.base_term(),
+        log.entries(),
+        current_term,
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ae(term: u64, prev: (u64, u64), terms: &[u64]) -> AppendEntriesArgs<u8> {
+        AppendEntriesArgs {
+            term,
+            leader_id: 1,
+            prev_log_index: prev.0,
+            prev_log_term: prev.1,
+            entries: terms
+                .iter()
+                .map(|&t| Entry {
+                    term: t,
+                    command: 0,
+                })
+                .collect(),
+            leader_commit: 0,
+        }
+    }
+
+    #[test]
+    fn append_entries_checks() {
+        assert!(append_entries(&ae(3, (0, 0), &[1, 1, 3]), 3, 0).is_ok());
+        assert!(append_entries(&ae(3, (4, 2), &[2, 3]), 3, 0).is_ok());
+        assert!(append_entries(&ae(3, (4, 2), &[]), 3, 0).is_ok());
+        let bad = [
+            ae(3, (0, 0), &[2, 1]),      // terms go down
+            ae(3, (0, 0), &[4]),         // entry from the future
+            ae(3, (4, 2), &[1]),         // below the previous entry's term
+            ae(3, (0, 0), &[0]),         // term 0 after index 0
+            ae(3, (4, 0), &[]),          // index 4 with term 0
+            ae(3, (0, 2), &[]),          // index 0 with term 2
+            ae(3, (4, 5), &[]),          // previous term from the future
+            ae(u64::MAX, (0, 0), &[]),   // a term that would wrap
+            ae(0, (0, 0), &[]),          // term 0: nobody leads it
+            ae(3, (MAX_INDEX, 1), &[1]), // past the largest index
+            ae(3, (u64::MAX, 1), &[]),
+        ];
+        for (k, a) in bad.iter().enumerate() {
+            assert!(append_entries(a, 3, 0).is_err(), "case {k}");
+        }
+        let mut a = ae(3, (0, 0), &[]);
+        a.leader_id = 3;
+        assert!(append_entries(&a, 3, 0).is_err(), "no such peer");
+        a.leader_id = 0;
+        assert!(append_entries(&a, 3, 0).is_err(), "from myself");
+    }
+
+    #[test]
+    fn request_vote_and_snapshot_checks() {
+        let rv = |id, term, li, lt| RequestVoteArgs {
+            term,
+            candidate_id: id,
+            last_log_index: li,
+            last_log_term: lt,
+        };
+        assert!(request_vote(&rv(1, 5, 0, 0), 3, 0).is_ok());
+        assert!(request_vote(&rv(2, 5, 9, 5), 3, 0).is_ok());
+        assert!(request_vote(&rv(7, 5, 9, 5), 3, 0).is_err());
+        assert!(request_vote(&rv(0, 5, 9, 5), 3, 0).is_err());
+        assert!(request_vote(&rv(1, 5, 9, 6), 3, 0).is_err());
+        assert!(request_vote(&rv(1, u64::MAX, 0, 0), 3, 0).is_err());
+        let is = |term, index, lt| InstallSnapshotArgs {
+            term,
+            leader_id: 2,
+            last_included_index: index,
+            last_included_term: lt,
+            data: vec![],
+        };
+        assert!(install_snapshot(&is(4, 10, 3), 3, 0).is_ok());
+        assert!(install_snapshot(&is(4, 0, 0), 3, 0).is_err());
+        assert!(install_snapshot(&is(4, u64::MAX, 3), 3, 0).is_err());
+        assert!(install_snapshot(&is(4, 10, 5), 3, 0).is_err());
+        assert!(reply_term(MAX_TERM).is_ok() && reply_term(u64::MAX).is_err());
+    }
+}
