@@ -8,8 +8,11 @@
 //! ([`crate::RpcError::Corrupt`]). Raft uses the same function for the bytes
 //! it persists.
 //!
-//! The implementation is the classic table-driven one, eight bytes per step
-//! ("slicing by 8"): safe code, tables built at compile time, about 2 GB/s.
+//! Two implementations, one answer: the CPU's own CRC-32C instruction where
+//! there is one (x86-64 with SSE4.2, found at run time: about 8 GB/s here),
+//! and otherwise the classic table-driven one, eight bytes per step
+//! ("slicing by 8": safe code, tables built at compile time, about 2.4 GB/s).
+//! The tests check both against the bit-by-bit definition.
 //! A checksum catches accidents (a flipped bit, a truncated or spliced
 //! frame), not a sender that lies: anyone can compute a CRC.
 
@@ -52,6 +55,38 @@ const fn build_tables() -> [[u32; 256]; 8] {
 
 /// The CRC-32C of `bytes` (0 for no bytes).
 pub fn crc32c(bytes: &[u8]) -> u32 {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("sse4.2") {
+        // SAFETY: the CPU has SSE4.2, the only requirement of crc32c_sse42.
+        return unsafe { crc32c_sse42(bytes) };
+    }
+    crc32c_table(bytes)
+}
+
+/// CRC-32C with the SSE4.2 `crc32` instruction, eight bytes at a time.
+///
+/// # Safety
+///
+/// The CPU must support SSE4.2.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "sse4.2")]
+unsafe fn crc32c_sse42(bytes: &[u8]) -> u32 {
+    use std::arch::x86_64::{_mm_crc32_u64, _mm_crc32_u8};
+    let mut crc = !0u32 as u64;
+    let mut words = bytes.chunks_exact(8);
+    for w in &mut words {
+        let word = u64::from_le_bytes([w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7]]);
+        crc = _mm_crc32_u64(crc, word);
+    }
+    let mut crc = crc as u32;
+    for &b in words.remainder() {
+        crc = _mm_crc32_u8(crc, b);
+    }
+    !crc
+}
+
+/// CRC-32C from the tables, for CPUs without the instruction.
+fn crc32c_table(bytes: &[u8]) -> u32 {
     let mut crc = !0u32;
     let mut blocks = bytes.chunks_exact(8);
     for block in &mut blocks {
@@ -134,10 +169,20 @@ mod tests {
     }
 
     #[test]
-    fn tables_agree_with_the_definition() {
+    fn both_implementations_agree_with_the_definition() {
         let bytes: Vec<u8> = (0..1000u32).map(|i| (i * 7919 % 251) as u8).collect();
-        for len in 0..bytes.len() {
-            assert_eq!(crc32c(&bytes[..len]), crc32c_slow(&bytes[..len]), "{len}");
+        for start in 0..8 {
+            for len in start..bytes.len() {
+                let b = &bytes[start..len];
+                let want = crc32c_slow(b);
+                assert_eq!(crc32c_table(b), want, "table, {start}..{len}");
+                assert_eq!(crc32c(b), want, "crc32c, {start}..{len}");
+                #[cfg(target_arch = "x86_64")]
+                if std::arch::is_x86_feature_detected!("sse4.2") {
+                    // SAFETY: SSE4.2 is present.
+                    assert_eq!(unsafe { crc32c_sse42(b) }, want, "sse4.2, {start}..{len}");
+                }
+            }
         }
     }
 

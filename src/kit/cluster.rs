@@ -59,6 +59,8 @@ pub struct ClientEnds(Arc<Vec<String>>);
 pub struct Cluster<R: Replica> {
     /// The network; tests may set its modes (reliable, long delays, reordering).
     pub net: Network,
+    /// Server `i` is `"{prefix}{i}"` on the network ("" for one cluster alone).
+    prefix: String,
     n: usize,
     starter: Box<dyn Starter<R>>,
     inner: Mutex<Inner<R>>,
@@ -83,8 +85,17 @@ impl<R: Replica> Cluster<R> {
 
     /// [`Cluster::new`] on a network of the caller's (a seeded one, to replay).
     pub fn with_network(net: Network, n: usize, starter: impl Starter<R>) -> Cluster<R> {
+        Cluster::named(net, "", n, starter)
+    }
+
+    /// A cluster whose servers are named `"{prefix}0"`, `"{prefix}1"`, ...
+    /// on `net`, so that several clusters share one network (lab 4: the
+    /// shard master and each replica group are clusters; a group's servers
+    /// reach another group's by name).
+    pub fn named(net: Network, prefix: &str, n: usize, starter: impl Starter<R>) -> Cluster<R> {
         let cluster = Cluster {
             net,
+            prefix: prefix.to_string(),
             n,
             starter: Box::new(starter),
             inner: Mutex::new(Inner {
@@ -98,6 +109,11 @@ impl<R: Replica> Cluster<R> {
         }
         cluster.connect_all();
         cluster
+    }
+
+    /// Server `i`'s name on the network.
+    pub fn name(&self, i: usize) -> String {
+        format!("{}{i}", self.prefix)
     }
 
     /// Every server's number.
@@ -129,7 +145,7 @@ impl<R: Replica> Cluster<R> {
             server.add_service(service);
         }
         self.inner.lock().servers[i] = Some(replica);
-        self.net.add_server(i, server);
+        self.net.add_server(self.name(i), server);
     }
 
     /// One end to each server, under names never used before, connected but
@@ -142,7 +158,7 @@ impl<R: Replica> Cluster<R> {
             .enumerate()
             .map(|(j, name)| {
                 let end = self.net.make_end(name);
-                self.net.connect(name, j);
+                self.net.connect(name, self.name(j));
                 end
             })
             .collect();
@@ -156,7 +172,7 @@ impl<R: Replica> Cluster<R> {
             self.cut(&inner, i, &self.all(), false);
             // Delete the server before copying its persister, so it cannot
             // answer a request whose effect lands only in the old copy.
-            self.net.delete_server(i);
+            self.net.delete_server(self.name(i));
             if let Some(p) = &inner.saved[i] {
                 inner.saved[i] = Some(p.copy());
             }
@@ -223,7 +239,7 @@ impl<R: Replica> Cluster<R> {
     pub fn end_to(&self, i: usize) -> ClientEnd {
         let name = fresh_name();
         let end = self.net.make_end(&name);
-        self.net.connect(&name, i);
+        self.net.connect(&name, self.name(i));
         self.net.enable(&name, true);
         end
     }

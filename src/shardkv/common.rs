@@ -1,0 +1,179 @@
+//! The shardkv RPCs' arguments and replies, the operations in a group's log,
+//! and which shard a key lives in.
+
+use crate::kvraft::{PutOrAppend, RequestId};
+use crate::shardmaster::{Config, NSHARDS};
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+
+/// The shard a key belongs to (Go `key2shard`): its first byte, modulo
+/// [`NSHARDS`]; the empty key is in shard 0.
+pub fn key2shard(key: &str) -> usize {
+    key.as_bytes().first().map_or(0, |&b| b as usize) % NSHARDS
+}
+
+/// Why a request did not succeed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ShardErr {
+    /// Done.
+    Ok,
+    /// A Get of a key that has no value.
+    ErrNoKey,
+    /// This group does not serve the key's shard now (under the
+    /// configuration it has reached): ask the shard master again.
+    ErrWrongGroup,
+    /// Not the leader; try another server of the group.
+    ErrWrongLeader,
+    /// No commit in time; try again.
+    ErrTimeout,
+    /// (Between groups) the group asked has not reached that configuration yet.
+    ErrNotReady,
+}
+
+/// Arguments of `ShardKV.Get`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct GetArgs {
+    /// The key.
+    pub key: String,
+    /// The request's clerk and sequence number.
+    pub id: RequestId,
+}
+
+/// Reply of `ShardKV.Get`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct GetReply {
+    /// Ok, ErrNoKey, or why to retry.
+    pub err: ShardErr,
+    /// The value ("" if none).
+    pub value: String,
+}
+
+/// Arguments of `ShardKV.PutAppend`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct PutAppendArgs {
+    /// The key.
+    pub key: String,
+    /// The value to write or append.
+    pub value: String,
+    /// Put or Append.
+    pub op: PutOrAppend,
+    /// The request's clerk and sequence number (writes apply once).
+    pub id: RequestId,
+}
+
+/// Reply of `ShardKV.PutAppend`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct PutAppendReply {
+    /// Ok, or why to retry.
+    pub err: ShardErr,
+}
+
+/// One shard's contents: its keys and its own duplicate table, which moves
+/// with it (a write retried at the new owner is still recognised).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct ShardData {
+    /// Key -> value.
+    pub kv: HashMap<String, String>,
+    /// Clerk id -> highest write sequence number applied to this shard.
+    pub last_seq: HashMap<u64, u64>,
+}
+
+/// Arguments of `ShardKV.PullShard` (group to group): the shard's contents
+/// as they were when the configuration `config_num` took it away.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct PullShardArgs {
+    /// The configuration that moved the shard.
+    pub config_num: u64,
+    /// The shard.
+    pub shard: usize,
+}
+
+/// Reply of `ShardKV.PullShard`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct PullShardReply {
+    /// Ok, ErrWrongLeader, or ErrNotReady (not at that configuration yet).
+    pub err: ShardErr,
+    /// The shard's contents (with Ok).
+    pub data: ShardData,
+}
+
+/// Arguments of `ShardKV.DeleteShard` (group to group, challenge 1): the
+/// new owner has the shard of configuration `config_num`; the old may drop it.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct DeleteShardArgs {
+    /// The configuration that moved the shard.
+    pub config_num: u64,
+    /// The shard.
+    pub shard: usize,
+}
+
+/// Reply of `ShardKV.DeleteShard`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct DeleteShardReply {
+    /// Ok (dropped, now or before), or why to retry.
+    pub err: ShardErr,
+}
+
+/// What a group's Raft log holds: client operations, and the steps of a
+/// reconfiguration, so that every replica takes them at the same point.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum ShardOp {
+    /// A client's Get.
+    Get {
+        /// The key.
+        key: String,
+        /// The request.
+        id: RequestId,
+    },
+    /// A client's Put or Append.
+    PutAppend {
+        /// The key.
+        key: String,
+        /// The value.
+        value: String,
+        /// Put or Append.
+        op: PutOrAppend,
+        /// The request.
+        id: RequestId,
+    },
+    /// Move to the next configuration.
+    Reconfigure(Config),
+    /// A shard pulled from its old owner arrives.
+    InsertShard {
+        /// The configuration that moved it here.
+        config_num: u64,
+        /// The shard.
+        shard: usize,
+        /// Its contents.
+        data: ShardData,
+    },
+    /// The old owner may drop a shard the new owner has (challenge 1).
+    DeleteShard {
+        /// The configuration that moved it away.
+        config_num: u64,
+        /// The shard.
+        shard: usize,
+    },
+    /// The old owner confirmed it dropped a shard this group pulled.
+    ShardDone {
+        /// The configuration that moved it here.
+        config_num: u64,
+        /// The shard.
+        shard: usize,
+    },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_spread_by_first_byte() {
+        assert_eq!(key2shard(""), 0);
+        assert_eq!(key2shard("0"), b'0' as usize % NSHARDS);
+        assert_eq!(key2shard("a"), key2shard("abc"));
+        let shards: std::collections::BTreeSet<usize> =
+            (0..10).map(|i| key2shard(&i.to_string())).collect();
+        assert_eq!(shards.len(), NSHARDS, "keys \"0\"..\"9\" cover every shard");
+    }
+}
