@@ -67,6 +67,7 @@ pub mod linearizability;
 mod persister;
 mod raft;
 pub mod sealed;
+pub mod shardkv;
 pub mod shardmaster;
 
 pub use error::RaftError;

@@ -24,6 +24,8 @@ pub enum Kind {
     RaftState,
     /// A kv server's snapshot: the index it covers, the store, the duplicate table.
     KvSnapshot,
+    /// A shardkv server's snapshot: the index it covers and its group's state.
+    ShardKvSnapshot,
 }
 
 impl Kind {
@@ -31,6 +33,7 @@ impl Kind {
         match self {
             Kind::RaftState => b"RFTS",
             Kind::KvSnapshot => b"KVSN",
+            Kind::ShardKvSnapshot => b"SKVS",
         }
     }
 

@@ -1,6 +1,7 @@
 //! [`Cluster`]: the replicas, their ends, and their saved state.
 
 use crate::kvraft::KvServer;
+use crate::shardkv::ShardKv;
 use crate::shardmaster::ShardMaster;
 use crate::{Persister, RaftError, Status};
 use labrpc::{ClientEnd, Network, Server, Service};
@@ -37,7 +38,7 @@ macro_rules! raft_service_replica {
     )*};
 }
 
-raft_service_replica!(KvServer, ShardMaster);
+raft_service_replica!(KvServer, ShardMaster, ShardKv);
 
 /// Starts replica `me` with ends to its peers and a persister: a service's
 /// `start`, with any extra arguments already bound (e.g. `ShardMaster::start`).
@@ -58,7 +59,8 @@ pub struct ClientEnds(Arc<Vec<String>>);
 /// `n` replicas of a service on one network (Go `config`).
 pub struct Cluster<R: Replica> {
     /// The network; tests may set its modes (reliable, long delays, reordering).
-    pub net: Network,
+    /// Shared by every cluster on it (see [`Cluster::named`]).
+    pub net: Arc<Network>,
     /// Server `i` is `"{prefix}{i}"` on the network ("" for one cluster alone).
     prefix: String,
     n: usize,
@@ -85,14 +87,19 @@ impl<R: Replica> Cluster<R> {
 
     /// [`Cluster::new`] on a network of the caller's (a seeded one, to replay).
     pub fn with_network(net: Network, n: usize, starter: impl Starter<R>) -> Cluster<R> {
-        Cluster::named(net, "", n, starter)
+        Cluster::named(Arc::new(net), "", n, starter)
     }
 
     /// A cluster whose servers are named `"{prefix}0"`, `"{prefix}1"`, ...
     /// on `net`, so that several clusters share one network (lab 4: the
     /// shard master and each replica group are clusters; a group's servers
     /// reach another group's by name).
-    pub fn named(net: Network, prefix: &str, n: usize, starter: impl Starter<R>) -> Cluster<R> {
+    pub fn named(
+        net: Arc<Network>,
+        prefix: &str,
+        n: usize,
+        starter: impl Starter<R>,
+    ) -> Cluster<R> {
         let cluster = Cluster {
             net,
             prefix: prefix.to_string(),

@@ -36,6 +36,28 @@ impl Clerk {
         self.call("Query", SmOp::Query { num, id })
     }
 
+    /// Configuration `num` if a leader answers within one round of the
+    /// servers; `None` otherwise. For a server's poller, which must not wait
+    /// forever on an unreachable shard master (it would never notice `kill`).
+    pub fn try_query(&mut self, num: i64) -> Option<Config> {
+        let op = SmOp::Query {
+            num,
+            id: self.next_id(),
+        };
+        let n = self.servers.len();
+        for _ in 0..n {
+            if let Ok(SmReply {
+                err: SmErr::Ok,
+                config,
+            }) = self.servers[self.leader].call::<SmOp, SmReply>("ShardMaster.Query", &op)
+            {
+                return Some(config);
+            }
+            self.leader = (self.leader + 1) % n;
+        }
+        None
+    }
+
     /// Adds groups (gid -> servers) and rebalances.
     pub fn join(&mut self, servers: BTreeMap<Gid, Vec<String>>) {
         let id = self.next_id();

@@ -21,4 +21,5 @@ mod raft_2B;
 mod raft_2C;
 mod raft_2D;
 mod raft_logs_viewer;
+mod shardkv_4B;
 mod shardmaster_4A;

@@ -92,12 +92,20 @@ impl OpLog {
 }
 
 /// Nanoseconds on a monotonic clock shared by all of the test's clerks.
-fn now_ns() -> i64 {
+pub fn now_ns() -> i64 {
     static T0: OnceLock<Instant> = OnceLock::new();
     T0.get_or_init(Instant::now).elapsed().as_nanos() as i64
 }
 
-fn record(log: Option<&OpLog>, cli: usize, op: KvOp, key: &str, value: &str, out: &str, call: i64) {
+pub fn record(
+    log: Option<&OpLog>,
+    cli: usize,
+    op: KvOp,
+    key: &str,
+    value: &str,
+    out: &str,
+    call: i64,
+) {
     if let Some(log) = log {
         let op = Operation {
             client_id: cli,

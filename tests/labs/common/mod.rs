@@ -4,4 +4,5 @@
 pub mod kv_config;
 pub mod kv_generic;
 pub mod raft_config;
+pub mod shardkv_config;
 pub mod suite;

@@ -1,0 +1,128 @@
+//! The shardkv clerk (Go `shardkv/client.go`): finds the group that serves a
+//! key's shard in its copy of the configuration, asks that group's servers,
+//! and on `ErrWrongGroup` (or no answer) asks the shard master for the latest
+//! configuration and tries again.
+
+use super::common::{key2shard, GetArgs, GetReply, PutAppendArgs, PutAppendReply, ShardErr};
+use super::server::MakeEnd;
+use crate::kvraft::{PutOrAppend, RequestId};
+use crate::shardmaster::{self, Config, Gid};
+use labrpc::ClientEnd;
+use std::collections::HashMap;
+use std::time::Duration;
+
+/// After a round without success, wait this long before asking the shard
+/// master again (the lab's 100 ms): a pacing timer, not synchronization.
+const ROUND_PAUSE: Duration = Duration::from_millis(100);
+
+/// A shardkv client (Go `*Clerk`). One request at a time.
+pub struct Clerk {
+    sm: shardmaster::Clerk,
+    config: Config,
+    make_end: MakeEnd,
+    ends: HashMap<String, ClientEnd>,
+    /// The server of each group that answered last (likely its leader).
+    leaders: HashMap<Gid, usize>,
+    client_id: u64,
+    seq: u64,
+}
+
+impl Clerk {
+    /// A clerk that reaches the shard master through `masters` and any
+    /// server through `make_end` (Go `MakeClerk`).
+    pub fn new(masters: Vec<ClientEnd>, make_end: MakeEnd) -> Clerk {
+        Clerk {
+            sm: shardmaster::Clerk::new(masters),
+            config: Config::default(),
+            make_end,
+            ends: HashMap::new(),
+            leaders: HashMap::new(),
+            client_id: rand::random(),
+            seq: 0,
+        }
+    }
+
+    /// The value of `key` ("" if it has none). Keeps trying until it succeeds.
+    pub fn get(&mut self, key: &str) -> String {
+        let args = GetArgs {
+            key: key.to_string(),
+            id: self.next_id(),
+        };
+        let reply: GetReply = self.until_done(key, "ShardKV.Get", &args, |r: &GetReply| r.err);
+        reply.value
+    }
+
+    /// Sets `key` to `value`.
+    pub fn put(&mut self, key: &str, value: &str) {
+        self.put_append(key, value, PutOrAppend::Put);
+    }
+
+    /// Appends `value` to `key`'s value.
+    pub fn append(&mut self, key: &str, value: &str) {
+        self.put_append(key, value, PutOrAppend::Append);
+    }
+
+    fn put_append(&mut self, key: &str, value: &str, op: PutOrAppend) {
+        let args = PutAppendArgs {
+            key: key.to_string(),
+            value: value.to_string(),
+            op,
+            id: self.next_id(),
+        };
+        let _: PutAppendReply =
+            self.until_done(key, "ShardKV.PutAppend", &args, |r: &PutAppendReply| r.err);
+    }
+
+    fn next_id(&mut self) -> RequestId {
+        self.seq += 1;
+        RequestId {
+            client_id: self.client_id,
+            seq: self.seq,
+        }
+    }
+
+    /// Sends `args` to the group serving `key`'s shard until one of its
+    /// servers completes it; the same request (same id) all along, so a
+    /// write is applied once even if it reaches two groups in turn.
+    fn until_done<A, R>(
+        &mut self,
+        key: &str,
+        method: &str,
+        args: &A,
+        err: impl Fn(&R) -> ShardErr,
+    ) -> R
+    where
+        A: serde::Serialize,
+        R: serde::de::DeserializeOwned,
+    {
+        let shard = key2shard(key);
+        loop {
+            let gid = self.config.shards[shard];
+            if let Some(servers) = self.config.groups.get(&gid).cloned() {
+                let first = self.leaders.get(&gid).copied().unwrap_or(0);
+                for k in 0..servers.len() {
+                    let i = (first + k) % servers.len();
+                    let name = &servers[i];
+                    let make_end = &self.make_end;
+                    let end = self
+                        .ends
+                        .entry(name.clone())
+                        .or_insert_with(|| make_end(name));
+                    // A failed call (lost, or the server is down): try the next server.
+                    if let Ok(reply) = end.call::<A, R>(method, args) {
+                        match err(&reply) {
+                            ShardErr::Ok | ShardErr::ErrNoKey => {
+                                self.leaders.insert(gid, i);
+                                return reply;
+                            }
+                            ShardErr::ErrWrongGroup => break,
+                            _ => {}
+                        }
+                    }
+                }
+            }
+            let _ = crossbeam_channel::after(ROUND_PAUSE).recv();
+            self.config = self.sm.query(-1);
+        }
+    }
+}

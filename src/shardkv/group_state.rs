@@ -1,0 +1,308 @@
+//! One group's replicated state machine: its configuration, and each
+//! shard's data and status. Every replica applies the same log to it.
+//!
+//! A shard's life at one group, driven by the log:
+//!
+//! ```text
+//!            Reconfigure: ours now, from gid 0        Reconfigure: ours now, from another group
+//!   Absent ─────────────────────────────► Serving   Absent ───────► Pulling ──InsertShard──► Confirming
+//!      ▲                                   │  ▲                                                  │
+//!      │ DeleteShard (the new owner has it)│  └────────────── ShardDone (old owner dropped it) ──┘
+//!    Leaving ◄──────── Reconfigure: another group's now ─┘
+//! ```
+//!
+//! A group serves a shard while it is `Serving` or `Confirming` (challenge 2:
+//! a shard that arrived is served before the rest of the change completes,
+//! and shards the change does not touch are served throughout). It takes the
+//! next configuration only when every shard is `Serving` or `Absent`: one
+//! change at a time, so a shard's old owner is always the previous
+//! configuration's.
+
+use super::common::{key2shard, ShardData, ShardErr, ShardOp};
+use crate::kvraft::PutOrAppend;
+use crate::shardmaster::{Config, Gid, NSHARDS};
+use serde::{Deserialize, Serialize};
+
+/// Where a shard stands at this group (see the module's diagram).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) enum Status {
+    /// Not ours; no data here.
+    Absent,
+    /// Ours; served.
+    Serving,
+    /// Ours under the current configuration; waiting for its data.
+    Pulling,
+    /// Ours, data here and served; the old owner has not yet dropped its copy.
+    Confirming,
+    /// Another group's now; kept until the new owner has it, not served.
+    Leaving,
+}
+
+/// A shard at this group: its status and contents.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub(crate) struct Shard {
+    pub(crate) status: Status,
+    pub(crate) data: ShardData,
+}
+
+/// The group's state: what every replica agrees on through the log.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub(crate) struct GroupState {
+    pub(crate) gid: Gid,
+    /// The configuration this group has reached.
+    pub(crate) config: Config,
+    /// The one before it: where shards that are `Pulling` come from.
+    pub(crate) prev: Config,
+    pub(crate) shards: Vec<Shard>,
+}
+
+/// What applying an operation gives its waiting handler.
+pub(crate) type Outcome = Result<Option<String>, ShardErr>;
+
+impl GroupState {
+    pub(crate) fn new(gid: Gid) -> GroupState {
+        GroupState {
+            gid,
+            config: Config::default(),
+            prev: Config::default(),
+            shards: (0..NSHARDS)
+                .map(|_| Shard {
+                    status: Status::Absent,
+                    data: ShardData::default(),
+                })
+                .collect(),
+        }
+    }
+
+    /// Whether this group serves `key` now.
+    pub(crate) fn serves(&self, key: &str) -> bool {
+        matches!(
+            self.shards[key2shard(key)].status,
+            Status::Serving | Status::Confirming
+        )
+    }
+
+    /// Whether the current configuration's moves are all done, so the next
+    /// may be taken.
+    pub(crate) fn settled(&self) -> bool {
+        self.shards
+            .iter()
+            .all(|s| matches!(s.status, Status::Serving | Status::Absent))
+    }
+
+    /// Shards in `status`.
+    pub(crate) fn shards_in(&self, status: Status) -> Vec<usize> {
+        (0..NSHARDS)
+            .filter(|&s| self.shards[s].status == status)
+            .collect()
+    }
+
+    /// Applies one committed operation.
+    pub(crate) fn apply(&mut self, op: &ShardOp) -> Outcome {
+        match op {
+            ShardOp::Get { key, .. } => {
+                if !self.serves(key) {
+                    return Err(ShardErr::ErrWrongGroup);
+                }
+                Ok(self.shards[key2shard(key)].data.kv.get(key).cloned())
+            }
+            ShardOp::PutAppend { key, value, op, id } => {
+                if !self.serves(key) {
+                    return Err(ShardErr::ErrWrongGroup);
+                }
+                let data = &mut self.shards[key2shard(key)].data;
+                if data
+                    .last_seq
+                    .get(&id.client_id)
+                    .is_some_and(|&s| id.seq <= s)
+                {
+                    return Ok(None); // a retry of a write applied already
+                }
+                data.last_seq.insert(id.client_id, id.seq);
+                match op {
+                    PutOrAppend::Put => {
+                        data.kv.insert(key.clone(), value.clone());
+                    }
+                    PutOrAppend::Append => data.kv.entry(key.clone()).or_default().push_str(value),
+                }
+                Ok(None)
+            }
+            ShardOp::Reconfigure(next) => {
+                if next.num == self.config.num + 1 && self.settled() {
+                    self.reconfigure(next.clone());
+                }
+                Ok(None)
+            }
+            ShardOp::InsertShard {
+                config_num,
+                shard,
+                data,
+            } => {
+                let s = &mut self.shards[*shard];
+                if *config_num == self.config.num && s.status == Status::Pulling {
+                    s.data = data.clone();
+                    s.status = Status::Confirming;
+                }
+                Ok(None)
+            }
+            ShardOp::DeleteShard { config_num, shard } => {
+                if *config_num > self.config.num {
+                    return Err(ShardErr::ErrNotReady);
+                }
+                let s = &mut self.shards[*shard];
+                if *config_num == self.config.num && s.status == Status::Leaving {
+                    s.status = Status::Absent;
+                    s.data = ShardData::default();
+                }
+                Ok(None) // dropped now, or long ago
+            }
+            ShardOp::ShardDone { config_num, shard } => {
+                let s = &mut self.shards[*shard];
+                if *config_num == self.config.num && s.status == Status::Confirming {
+                    s.status = Status::Serving;
+                }
+                Ok(None)
+            }
+        }
+    }
+
+    /// Takes configuration `next` (one past the current): each shard that
+    /// changes hands starts its move.
+    fn reconfigure(&mut self, next: Config) {
+        for (s, shard) in self.shards.iter_mut().enumerate() {
+            let (was, now) = (self.config.shards[s], next.shards[s]);
+            if was == now {
+                continue;
+            }
+            if now == self.gid {
+                // A shard no group held has no data to pull.
+                shard.status = if was == 0 {
+                    Status::Serving
+                } else {
+                    Status::Pulling
+                };
+            } else if was == self.gid {
+                // With no new owner (every group left), nobody will pull it.
+                shard.status = if now == 0 {
+                    Status::Absent
+                } else {
+                    Status::Leaving
+                };
+                if now == 0 {
+                    shard.data = ShardData::default();
+                }
+            }
+        }
+        self.prev = std::mem::replace(&mut self.config, next);
+    }
+
+    /// The contents of `shard` for the group that took it in configuration
+    /// `config_num`, if this group has reached that configuration and holds it.
+    pub(crate) fn shard_for_puller(
+        &self,
+        config_num: u64,
+        shard: usize,
+    ) -> Result<ShardData, ShardErr> {
+        if self.config.num < config_num {
+            return Err(ShardErr::ErrNotReady);
+        }
+        let s = &self.shards[shard];
+        if self.config.num == config_num && s.status == Status::Leaving {
+            Ok(s.data.clone())
+        } else {
+            // Dropped already: the puller has it (it asked us to drop it).
+            Err(ShardErr::ErrNotReady)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kvraft::RequestId;
+    use std::collections::BTreeMap;
+
+    fn config(num: u64, shards: [Gid; NSHARDS]) -> Config {
+        let groups: BTreeMap<Gid, Vec<String>> = shards
+            .iter()
+            .filter(|&&g| g != 0)
+            .map(|&g| (g, vec![format!("server-{g}-0")]))
+            .collect();
+        Config {
+            num,
+            shards,
+            groups,
+        }
+    }
+
+    fn put(key: &str, value: &str, seq: u64) -> ShardOp {
+        ShardOp::PutAppend {
+            key: key.into(),
+            value: value.into(),
+            op: PutOrAppend::Put,
+            id: RequestId { client_id: 1, seq },
+        }
+    }
+
+    #[test]
+    fn a_shard_moves_and_is_dropped_by_its_old_owner() {
+        let (mut a, mut b) = (GroupState::new(100), GroupState::new(101));
+        let c1 = config(1, [100; NSHARDS]);
+        let mut c2_shards = [100; NSHARDS];
+        c2_shards[key2shard("x")] = 101;
+        let c2 = config(2, c2_shards);
+        for g in [&mut a, &mut b] {
+            g.apply(&ShardOp::Reconfigure(c1.clone())).unwrap();
+        }
+        a.apply(&put("x", "1", 1)).unwrap();
+        assert_eq!(b.apply(&put("x", "2", 2)), Err(ShardErr::ErrWrongGroup));
+        for g in [&mut a, &mut b] {
+            g.apply(&ShardOp::Reconfigure(c2.clone())).unwrap();
+        }
+        let s = key2shard("x");
+        assert_eq!(a.shards[s].status, Status::Leaving);
+        assert_eq!(b.shards[s].status, Status::Pulling);
+        assert!(
+            !a.serves("x") && !b.serves("x"),
+            "nobody serves it mid-move"
+        );
+        assert!(!b.settled(), "b may not take configuration 3 yet");
+        let data = a.shard_for_puller(2, s).unwrap();
+        b.apply(&ShardOp::InsertShard {
+            config_num: 2,
+            shard: s,
+            data,
+        })
+        .unwrap();
+        assert!(b.serves("x"), "served as soon as it arrived (challenge 2)");
+        // The retried write is recognised at the new owner.
+        b.apply(&put("x", "stale", 1)).unwrap();
+        assert_eq!(
+            b.apply(&ShardOp::Get {
+                key: "x".into(),
+                id: RequestId {
+                    client_id: 2,
+                    seq: 1
+                }
+            }),
+            Ok(Some("1".into()))
+        );
+        a.apply(&ShardOp::DeleteShard {
+            config_num: 2,
+            shard: s,
+        })
+        .unwrap();
+        assert_eq!(a.shards[s].status, Status::Absent);
+        assert!(a.shards[s].data.kv.is_empty(), "challenge 1: dropped");
+        b.apply(&ShardOp::ShardDone {
+            config_num: 2,
+            shard: s,
+        })
+        .unwrap();
+        assert!(a.settled() && b.settled());
+        // Replays change nothing.
+        let before = b.clone();
+        b.apply(&ShardOp::Reconfigure(c2)).unwrap();
+        assert_eq!(b, before);
+    }
+}
