@@ -23,9 +23,9 @@ use crate::kvraft::PutOrAppend;
 use crate::shardmaster::{Config, Gid, NSHARDS};
 use serde::{Deserialize, Serialize};
 
-/// Where a shard stands at this group (see the module's diagram).
+/// Where a shard stands at one group (see notes/shardkv.md's diagram).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub(crate) enum Status {
+pub enum Status {
     /// Not ours; no data here.
     Absent,
     /// Ours; served.

@@ -20,4 +20,5 @@ pub use common::{
     key2shard, DeleteShardArgs, DeleteShardReply, GetArgs, GetReply, PullShardArgs, PullShardReply,
     PutAppendArgs, PutAppendReply, ShardData, ShardErr, ShardOp,
 };
-pub use server::{MakeEnd, ShardKv};
+pub use group_state::Status as ShardStatus;
+pub use server::{GroupView, MakeEnd, ShardKv};

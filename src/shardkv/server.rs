@@ -149,6 +149,16 @@ impl ShardKv {
             })
     }
 
+    /// What this server knows of its group's shards, for dashboards (the
+    /// demo's live view; not in the Go API).
+    pub fn view(&self) -> GroupView {
+        let st = self.inner.state.lock();
+        GroupView {
+            config_num: st.group.config.num,
+            shards: st.group.shards.iter().map(|s| s.status).collect(),
+        }
+    }
+
     /// This server's Raft peer (its service goes on the same labrpc server).
     pub fn raft(&self) -> &Raft<ShardOp> {
         &self.inner.rf
@@ -164,6 +174,16 @@ impl ShardKv {
             let _ = t.join();
         }
     }
+}
+
+/// A server's picture of its group: the configuration it has reached and
+/// each shard's status there.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GroupView {
+    /// The configuration the group has reached.
+    pub config_num: u64,
+    /// Each shard's status at this group.
+    pub shards: Vec<super::ShardStatus>,
 }
 
 /// The snapshot's bytes: the index it covers and the group's state, sealed.

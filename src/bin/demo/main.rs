@@ -4,26 +4,33 @@
 //! ending with the linearizability checker's verdict on everything the
 //! clients saw.
 //!
+//! With `--sharded`, lab 4's service instead: a shard master and three
+//! replica groups, groups joining and leaving, shards moving (`sharded.rs`).
+//!
 //! ```text
-//! cargo run --release -- [--seconds 30] [--peers 5] [--clients 3] [--seed N] [--no-tty]
+//! cargo run --release -- [--sharded] [--seconds 30] [--peers 5] [--clients 3] [--seed N] [--no-tty]
 //! ```
 
 mod clients;
 mod cluster;
 mod schedule;
+mod sharded;
 mod view;
 
 use clients::Clients;
 use cluster::Cluster;
 use labrpc::Network;
-use raft::linearizability::kv::KvModel;
+use raft::linearizability::kv::{KvModel, KvOperation};
 use raft::linearizability::{check_operations_verbose, visualize_with, CheckResult, PageOptions};
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-const USAGE: &str = "usage: demo [--seconds N] [--peers N] [--clients N] [--seed N] [--no-tty]
+const USAGE: &str =
+    "usage: demo [--sharded] [--seconds N] [--peers N] [--clients N] [--seed N] [--no-tty]
+  --sharded     lab 4: a shard master and three replica groups of 3 servers, shards moving
+                between groups as they join and leave (--peers does not apply)
   --seconds N   how long to run (default 30, at least 5)
   --peers N     kv servers, each with its Raft peer (default 5, from 3 to 7)
   --clients N   clerks writing and reading at once (default 3, from 1 to 20)
@@ -31,6 +38,7 @@ const USAGE: &str = "usage: demo [--seconds N] [--peers N] [--clients N] [--seed
   --no-tty      one status line per second instead of a refreshed table";
 
 struct Options {
+    sharded: bool,
     seconds: u64,
     peers: usize,
     clients: usize,
@@ -55,6 +63,7 @@ fn number<T: std::str::FromStr + PartialOrd + std::fmt::Display>(
 
 fn parse(args: &[String]) -> Result<Options, String> {
     let mut o = Options {
+        sharded: false,
         seconds: 30,
         peers: 5,
         clients: 3,
@@ -69,6 +78,7 @@ fn parse(args: &[String]) -> Result<Options, String> {
             "--clients" => o.clients = number("--clients", it.next(), 1, 20)?,
             "--seed" => o.seed = Some(number("--seed", it.next(), 0, u64::MAX)?),
             "--no-tty" => o.tty = false,
+            "--sharded" => o.sharded = true,
             "-h" | "--help" => return Err(String::new()),
             other => return Err(format!("unknown argument {other:?}")),
         }
@@ -93,6 +103,9 @@ fn main() -> ExitCode {
     if let Err(e) = raft::debug::try_init() {
         eprintln!("demo: {e}");
         return ExitCode::from(2);
+    }
+    if o.sharded {
+        return sharded::run(&o);
     }
     let net = o.seed.map_or_else(Network::new, Network::with_seed);
     let seed = net.seed();
@@ -168,21 +181,23 @@ fn main() -> ExitCode {
     let rpcs = cluster.net().total_count();
     cluster.shutdown();
 
-    println!(
-        "checking {} operations for linearizability ...",
-        history.len()
-    );
-    let (result, info) =
-        check_operations_verbose(&KvModel, &history, Some(Duration::from_secs(20)));
     println!();
     println!(
         "summary: {} peers, {} clients, {:.0} s, seed {seed}",
         o.peers, o.clients, total
     );
-    println!("  operations completed: {}", history.len());
     println!("  RPCs sent:            {rpcs}");
     println!("  final terms:          {}", final_terms.join(" "));
     println!("  faults injected:      {}", events.len());
+    report_verdict(&history, "demo: the clients' history")
+}
+
+/// Checks the clients' history for linearizability and prints the verdict
+/// (and, if it is not, where its page is); the exit code says which.
+fn report_verdict(history: &[KvOperation], title: &str) -> ExitCode {
+    println!("  operations completed: {}", history.len());
+    println!("checking them for linearizability ...");
+    let (result, info) = check_operations_verbose(&KvModel, history, Some(Duration::from_secs(20)));
     match result {
         CheckResult::Ok => {
             println!("  verdict:              linearizable");
@@ -196,10 +211,10 @@ fn main() -> ExitCode {
             let path =
                 std::env::temp_dir().join(format!("demo-history-{}.html", std::process::id()));
             let page = PageOptions {
-                title: "demo: the clients' history".into(),
+                title: title.into(),
                 nanoseconds: true,
             };
-            let _ = visualize_with(&KvModel, &history, &info, &page, &path);
+            let _ = visualize_with(&KvModel, history, &info, &page, &path);
             println!(
                 "  verdict:              NOT linearizable; see {}",
                 path.display()
