@@ -33,6 +33,14 @@ fn check(ok: bool, why: impl FnOnce() -> String) -> Result<(), Refusal> {
     }
 }
 
+/// A message's term: at least 1 (nobody leads or stands in term 0) and at
+/// most [`MAX_TERM`].
+fn message_term(term: u64) -> Result<(), Refusal> {
+    check((1..=MAX_TERM).contains(&term), || {
+        format!("term {term} is out of range")
+    })
+}
+
 /// A sender's id must name another peer: a peer never messages itself.
 fn sender(id: usize, n: usize, me: usize, what: &str) -> Result<(), Refusal> {
     check(id < n && id != me, || {
@@ -88,9 +96,7 @@ fn entries<C>(
 /// A RequestVote that a candidate following Figure 2 could have sent.
 pub(crate) fn request_vote(args: &RequestVoteArgs, n: usize, me: usize) -> Result<(), Refusal> {
     sender(args.candidate_id, n, me, "candidate")?;
-    check(args.term >= 1 && args.term <= MAX_TERM, || {
-        format!("term {} is out of range", args.term)
-    })?;
+    message_term(args.term)?;
     position(
         args.last_log_index,
         args.last_log_term,
@@ -106,9 +112,7 @@ pub(crate) fn append_entries<C>(
     me: usize,
 ) -> Result<(), Refusal> {
     sender(args.leader_id, n, me, "leader")?;
-    check(args.term >= 1 && args.term <= MAX_TERM, || {
-        format!("term {} is out of range", args.term)
-    })?;
+    message_term(args.term)?;
     position(
         args.prev_log_index,
         args.prev_log_term,
@@ -133,9 +137,7 @@ pub(crate) fn install_snapshot(
     me: usize,
 ) -> Result<(), Refusal> {
     sender(args.leader_id, n, me, "leader")?;
-    check(args.term >= 1 && args.term <= MAX_TERM, || {
-        format!("term {} is out of range", args.term)
-    })?;
+    message_term(args.term)?;
     check(args.last_included_index >= 1, || {
         "a snapshot of nothing (index 0)".to_string()
     })?;

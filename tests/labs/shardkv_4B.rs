@@ -113,6 +113,21 @@ fn join_all(handles: Vec<JoinHandle<String>>) -> Vec<String> {
         .collect()
 }
 
+/// Stops the appenders, then checks that every key holds what its appender
+/// wrote, and prints the summary line.
+fn stop_and_check(
+    cfg: &ShardKvConfig,
+    ck: &mut Clerk,
+    ka: &[String],
+    done: &AtomicBool,
+    appenders: Vec<JoinHandle<String>>,
+) {
+    done.store(true, Ordering::Relaxed);
+    let va = join_all(appenders);
+    check_all(cfg, ck, ka, &va);
+    cfg.end();
+}
+
 fn ms(n: u64) -> Duration {
     Duration::from_millis(n)
 }
@@ -302,10 +317,7 @@ fn concurrent1_4b() {
     cfg.join(1);
 
     sleep(Duration::from_secs(1));
-    done.store(true, Ordering::Relaxed);
-    let va = join_all(appenders);
-    check_all(&cfg, &mut ck, &ka, &va);
-    cfg.end();
+    stop_and_check(&cfg, &mut ck, &ka, &done, appenders);
 }
 
 /// The various sources from which a restarting group might need to fetch
@@ -342,10 +354,7 @@ fn concurrent2_4b() {
     cfg.start_group(2);
 
     sleep(Duration::from_secs(2));
-    done.store(true, Ordering::Relaxed);
-    let va = join_all(appenders);
-    check_all(&cfg, &mut ck, &ka, &va);
-    cfg.end();
+    stop_and_check(&cfg, &mut ck, &ka, &done, appenders);
 }
 
 /// Go 2024 `TestConcurrent3` = Go 2017 `TestChallenge1Concurrent`: groups
@@ -379,10 +388,7 @@ fn concurrent_restarts(description: &str) {
     }
 
     sleep(Duration::from_secs(2));
-    done.store(true, Ordering::Relaxed);
-    let va = join_all(appenders);
-    check_all(&cfg, &mut ck, &ka, &va);
-    cfg.end();
+    stop_and_check(&cfg, &mut ck, &ka, &done, appenders);
 }
 
 #[test]

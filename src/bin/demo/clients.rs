@@ -13,6 +13,65 @@ use std::time::Instant;
 
 pub const KEYS: usize = 4;
 
+/// A clerk of either service (kvraft's or shardkv's), for the client loops.
+pub trait KvClerk {
+    fn put(&mut self, key: &str, value: &str);
+    fn append(&mut self, key: &str, value: &str);
+    fn get(&mut self, key: &str) -> String;
+}
+
+macro_rules! kv_clerk {
+    ($($t:ty),*) => {$(
+        impl KvClerk for $t {
+            fn put(&mut self, key: &str, value: &str) {
+                <$t>::put(self, key, value)
+            }
+            fn append(&mut self, key: &str, value: &str) {
+                <$t>::append(self, key, value)
+            }
+            fn get(&mut self, key: &str) -> String {
+                <$t>::get(self, key)
+            }
+        }
+    )*};
+}
+
+kv_clerk!(raft::kvraft::Clerk, raft::shardkv::Clerk);
+
+/// One random operation on `key` (2 in 10 a Put of `value`, 4 an Append of
+/// it, 4 a Get), timed and recorded as the checker wants it.
+pub fn random_op(
+    ck: &mut impl KvClerk,
+    rng: &mut impl Rng,
+    me: usize,
+    key: String,
+    value: String,
+    now: impl Fn() -> i64,
+) -> KvOperation {
+    let call = now();
+    let (op, value, out) = match rng.random_range(0..10) {
+        0..2 => {
+            ck.put(&key, &value);
+            (KvOp::Put, value, String::new())
+        }
+        2..6 => {
+            ck.append(&key, &value);
+            (KvOp::Append, value, String::new())
+        }
+        _ => {
+            let out = ck.get(&key);
+            (KvOp::Get, String::new(), out)
+        }
+    };
+    Operation {
+        client_id: me,
+        input: KvInput { op, key, value },
+        call,
+        output: KvOutput::new(&out),
+        ret: now(),
+    }
+}
+
 pub struct Clients {
     pub stop: Arc<AtomicBool>,
     pub ops: Arc<AtomicU64>,
@@ -21,49 +80,46 @@ pub struct Clients {
 }
 
 impl Clients {
+    /// The kv demo's clients: `n` clerks of `cluster`, on keys `k0`..`k3`.
     pub fn start(cluster: &Arc<Cluster>, n: usize, t0: Instant) -> Clients {
+        let cluster = cluster.clone();
+        Clients::spawn(
+            n,
+            t0,
+            |rng| format!("k{}", rng.random_range(0..KEYS)),
+            move || cluster.clerk(),
+        )
+    }
+
+    /// `n` clerk threads, each made by `clerk`, doing random operations on
+    /// keys drawn by `key` until `finish`, every one recorded.
+    pub fn spawn<C: KvClerk + 'static>(
+        n: usize,
+        t0: Instant,
+        key: fn(&mut rand::rngs::ThreadRng) -> String,
+        clerk: impl Fn() -> C + Send + Sync + 'static,
+    ) -> Clients {
         let stop = Arc::new(AtomicBool::new(false));
         let ops = Arc::new(AtomicU64::new(0));
         let history = Arc::new(Mutex::new(Vec::new()));
+        let clerk = Arc::new(clerk);
         let threads = (0..n)
             .map(|me| {
-                let (cluster, stop, ops, history) =
-                    (cluster.clone(), stop.clone(), ops.clone(), history.clone());
+                let (clerk, stop, ops, history) =
+                    (clerk.clone(), stop.clone(), ops.clone(), history.clone());
                 std::thread::Builder::new()
                     .name(format!("demo-clerk-{me}"))
                     .spawn(move || {
-                        let mut ck = cluster.clerk();
+                        let mut ck = clerk();
                         let mut rng = rand::rng();
                         let mut j = 0;
                         let now = || t0.elapsed().as_nanos() as i64;
                         while !stop.load(Ordering::Acquire) {
-                            let key = format!("k{}", rng.random_range(0..KEYS));
+                            let key = key(&mut rng);
                             let value = format!("{me}.{j};");
                             j += 1;
-                            let call = now();
-                            let (op, out) = match rng.random_range(0..10) {
-                                0..2 => {
-                                    ck.put(&key, &value);
-                                    (KvOp::Put, String::new())
-                                }
-                                2..6 => {
-                                    ck.append(&key, &value);
-                                    (KvOp::Append, String::new())
-                                }
-                                _ => (KvOp::Get, ck.get(&key)),
-                            };
-                            let value = if op == KvOp::Get {
-                                String::new()
-                            } else {
-                                value
-                            };
-                            history.lock().push(Operation {
-                                client_id: me,
-                                input: KvInput { op, key, value },
-                                call,
-                                output: KvOutput::new(&out),
-                                ret: now(),
-                            });
+                            let op = random_op(&mut ck, &mut rng, me, key, value, now);
+                            history.lock().push(op);
                             ops.fetch_add(1, Ordering::Relaxed);
                         }
                     })
@@ -84,7 +140,6 @@ impl Clients {
         for t in self.threads {
             let _ = t.join();
         }
-        let h = self.history.lock();
-        h.clone()
+        std::mem::take(&mut *self.history.lock())
     }
 }

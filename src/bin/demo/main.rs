@@ -115,12 +115,7 @@ fn main() -> ExitCode {
     let mut injector = schedule::Injector::new();
     let mut events: Vec<(f64, String)> = Vec::new();
     let total = o.seconds as f64;
-    // The display refreshes on a timer channel; nothing else waits on it.
-    let ticker = crossbeam_channel::tick(if o.tty {
-        Duration::from_millis(250)
-    } else {
-        Duration::from_secs(1)
-    });
+    let ticker = ticker(o.tty);
     if !o.tty {
         println!("{}", view::LINE_LEGEND);
     }
@@ -190,6 +185,16 @@ fn main() -> ExitCode {
     println!("  final terms:          {}", final_terms.join(" "));
     println!("  faults injected:      {}", events.len());
     report_verdict(&history, "demo: the clients' history")
+}
+
+/// The display's refresh timer: four times a second on a terminal, once a
+/// second for a plain log. Nothing else waits on it.
+fn ticker(tty: bool) -> crossbeam_channel::Receiver<Instant> {
+    crossbeam_channel::tick(if tty {
+        Duration::from_millis(250)
+    } else {
+        Duration::from_secs(1)
+    })
 }
 
 /// Checks the clients' history for linearizability and prints the verdict

@@ -5,12 +5,11 @@
 //! minority, a group leaves. The view shows which group owns each shard and
 //! the migrations in flight; at the end, the checker's verdict.
 
+use crate::clients::Clients;
 use crate::Options;
 use labrpc::{ClientEnd, Network};
 use parking_lot::Mutex;
 use raft::kit::Cluster;
-use raft::linearizability::kv::{KvInput, KvOp, KvOperation, KvOutput};
-use raft::linearizability::Operation;
 use raft::shardkv::{self, GroupView, MakeEnd, ShardKv, ShardStatus};
 use raft::shardmaster::{self, Gid, ShardMaster, NSHARDS};
 use rand::distr::{Alphanumeric, SampleString};
@@ -19,10 +18,9 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::io::Write as _;
 use std::process::ExitCode;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 const GIDS: [Gid; 3] = [100, 101, 102];
 const SERVERS: usize = 3;
@@ -184,75 +182,6 @@ impl Injector {
     }
 }
 
-struct Clients {
-    stop: Arc<AtomicBool>,
-    ops: Arc<AtomicU64>,
-    history: Arc<Mutex<Vec<KvOperation>>>,
-    threads: Vec<JoinHandle<()>>,
-}
-
-impl Clients {
-    fn start(w: &World, n: usize, t0: Instant) -> Clients {
-        let stop = Arc::new(AtomicBool::new(false));
-        let ops = Arc::new(AtomicU64::new(0));
-        let history = Arc::new(Mutex::new(Vec::new()));
-        let threads = (0..n)
-            .map(|me| {
-                let (stop, ops, history) = (stop.clone(), ops.clone(), history.clone());
-                let mut ck = shardkv::Clerk::new(ctrler_ends(&w.net), make_end(&w.net));
-                std::thread::Builder::new()
-                    .name(format!("demo-clerk-{me}"))
-                    .spawn(move || {
-                        let mut rng = rand::rng();
-                        let now = || t0.elapsed().as_nanos() as i64;
-                        let mut j = 0;
-                        while !stop.load(Ordering::Acquire) {
-                            // Keys "0".."9": one in each shard.
-                            let key = rng.random_range(0..NSHARDS).to_string();
-                            let value = format!("{me}.{j};");
-                            j += 1;
-                            let call = now();
-                            let (op, value, out) = match rng.random_range(0..10) {
-                                0..2 => {
-                                    ck.put(&key, &value);
-                                    (KvOp::Put, value, String::new())
-                                }
-                                2..6 => {
-                                    ck.append(&key, &value);
-                                    (KvOp::Append, value, String::new())
-                                }
-                                _ => (KvOp::Get, String::new(), ck.get(&key)),
-                            };
-                            history.lock().push(Operation {
-                                client_id: me,
-                                input: KvInput { op, key, value },
-                                call,
-                                output: KvOutput::new(&out),
-                                ret: now(),
-                            });
-                            ops.fetch_add(1, Ordering::Relaxed);
-                        }
-                    })
-                    .expect("spawn clerk")
-            })
-            .collect();
-        Clients {
-            stop,
-            ops,
-            history,
-            threads,
-        }
-    }
-
-    fn finish(self) -> Vec<KvOperation> {
-        self.stop.store(true, Ordering::Release);
-        for t in self.threads {
-            let _ = t.join();
-        }
-        std::mem::take(&mut *self.history.lock())
-    }
-}
-
 fn status_char(s: ShardStatus) -> char {
     match s {
         ShardStatus::Serving => 'S',
@@ -374,18 +303,21 @@ pub fn run(o: &Options) -> ExitCode {
     let w = World::new(net);
     w.join(0);
     let t0 = Instant::now();
-    let clients = Clients::start(&w, o.clients, t0);
+    // Keys "0".."9": one in each shard.
+    let (net, n) = (w.net.clone(), o.clients);
+    let clients = Clients::spawn(
+        n,
+        t0,
+        |rng| rng.random_range(0..NSHARDS).to_string(),
+        move || shardkv::Clerk::new(ctrler_ends(&net), make_end(&net)),
+    );
     let mut injector = Injector {
         next: 0,
         crashed: None,
     };
     let mut events: Vec<(f64, String)> = vec![(0.0, "group 100 joins".into())];
     let total = o.seconds as f64;
-    let ticker = crossbeam_channel::tick(if o.tty {
-        Duration::from_millis(250)
-    } else {
-        Duration::from_secs(1)
-    });
+    let ticker = crate::ticker(o.tty);
     if !o.tty {
         println!("legend: owners of shards 0-9 | per group: gid, its configuration, each shard's state ({LEGEND})");
         println!("  0.0s event: group 100 joins");
