@@ -49,6 +49,24 @@ impl<C: Command> Shared<C> {
             // Our snapshot already covers the start of this message: those
             // entries are committed, so skip them.
             let skip = (st.log.base_index() - prev) as usize;
+            // The message's entry at our snapshot's index, if it has one,
+            // must be the snapshot's: a leader's log holds every committed
+            // entry. One that disagrees is refused, not half-applied (the
+            // entries after it could go below the snapshot's term).
+            if let Some(e) = entries.get(skip - 1) {
+                if e.term != st.log.base_term() {
+                    dlog!(
+                        "DROP",
+                        self.me,
+                        st.current_term,
+                        "AppendEntries refused: entry {} has term {}, our snapshot says {}",
+                        st.log.base_index(),
+                        e.term,
+                        st.log.base_term()
+                    );
+                    return reply;
+                }
+            }
             entries.drain(..skip.min(entries.len()));
             prev = st.log.base_index();
             prev_term = st.log.base_term();

@@ -663,3 +663,64 @@ fn garbled_install_snapshot_stops_the_kv_server() {
     net.cleanup();
     kv_still_serves(&cfg, &kvs);
 }
+
+/// Whatever a peer persists, its own restart must accept. An AppendEntries
+/// that starts below the peer's snapshot and disagrees with it there (its
+/// entries' terms would then go below the snapshot's) is refused, and the
+/// saved state still starts.
+#[test]
+fn append_entries_that_disagree_with_the_snapshot_are_refused() {
+    let _lock = crate::common::suite::SuiteLock::acquire();
+    let net = Network::new();
+    let snapshot = b"the service's state through 10".to_vec();
+    // Term 3; the snapshot covers the log through index 10, of term 2.
+    let state: SavedState<Cmd> = (3, None, checksum::crc32c(&snapshot), (10, 2, vec![]));
+    let p = Persister::new();
+    p.save_state_and_snapshot(seal_state(&state), snapshot);
+    let (tx, _rx) = crossbeam_channel::unbounded();
+    let rf = Raft::<Cmd>::make(ends_nowhere(&net, 3), 0, p.clone(), tx).unwrap();
+    let server = labrpc::Server::new();
+    server.add_service(rf.service());
+    net.add_server("peer", server);
+    let end = net.make_end("tester");
+    net.connect("tester", "peer");
+    net.enable("tester", true);
+
+    let e = |term| Entry {
+        term,
+        command: Cmd::Int(term),
+    };
+    // From index 9 (term 1): entries 10 and 11 of term 1; entry 10 is the
+    // snapshot's, of term 2.
+    let args = (3u64, 1usize, 9u64, 1u64, vec![e(1), e(1)], 0u64);
+    let reply = end
+        .call_raw(
+            "Raft.AppendEntries",
+            checksum::seal(codec::encode(&args).unwrap()),
+        )
+        .unwrap();
+    let (_, success, _, _): AppendReply = codec::decode(&reply).unwrap();
+    assert!(
+        !success,
+        "an AppendEntries that disagrees with the snapshot was accepted"
+    );
+    // One that agrees is taken.
+    let args = (3u64, 1usize, 9u64, 1u64, vec![e(2), e(3)], 0u64);
+    let reply = end
+        .call_raw(
+            "Raft.AppendEntries",
+            checksum::seal(codec::encode(&args).unwrap()),
+        )
+        .unwrap();
+    let (_, success, _, _): AppendReply = codec::decode(&reply).unwrap();
+    assert!(success);
+    assert_eq!(rf.status().last_log_index, 11);
+    rf.kill();
+    // What it saved starts.
+    let (tx, _rx) = crossbeam_channel::unbounded();
+    let again = Raft::<Cmd>::make(ends_nowhere(&net, 3), 0, p.copy(), tx)
+        .expect("a peer's own saved state must start");
+    assert_eq!(again.status().last_log_index, 11);
+    again.kill();
+    net.cleanup();
+}
