@@ -558,6 +558,7 @@ fn challenge1_delete_4b() {
     let n = ka.len();
     let expected = 3 * ((n - 3) * 1000 + 2 * 3 * 1000 + 6000);
     let total = cfg.total_persisted();
+    println!("  persisted by all servers: {total} bytes (at most {expected})");
     assert!(
         total <= expected,
         "snapshot + persisted Raft state are too big: {total} > {expected}"
