@@ -133,6 +133,14 @@ impl GroupState {
                 }
                 Ok(None)
             }
+            // A shard number out of range is in no state: nothing to do.
+            ShardOp::InsertShard { shard, .. }
+            | ShardOp::DeleteShard { shard, .. }
+            | ShardOp::ShardDone { shard, .. }
+                if *shard >= NSHARDS =>
+            {
+                Err(ShardErr::ErrWrongGroup)
+            }
             ShardOp::InsertShard {
                 config_num,
                 shard,
@@ -203,6 +211,9 @@ impl GroupState {
         config_num: u64,
         shard: usize,
     ) -> Result<ShardData, ShardErr> {
+        if shard >= NSHARDS {
+            return Err(ShardErr::ErrWrongGroup);
+        }
         if self.config.num < config_num {
             return Err(ShardErr::ErrNotReady);
         }
@@ -300,6 +311,22 @@ mod tests {
         })
         .unwrap();
         assert!(a.settled() && b.settled());
+        // Shard numbers out of range (a garbled request) change nothing.
+        let before = a.clone();
+        for op in [
+            ShardOp::DeleteShard {
+                config_num: 2,
+                shard: NSHARDS,
+            },
+            ShardOp::ShardDone {
+                config_num: 2,
+                shard: usize::MAX,
+            },
+        ] {
+            assert_eq!(a.apply(&op), Err(ShardErr::ErrWrongGroup));
+        }
+        assert_eq!(a.shard_for_puller(2, NSHARDS), Err(ShardErr::ErrWrongGroup));
+        assert_eq!(a, before);
         // Replays change nothing.
         let before = b.clone();
         b.apply(&ShardOp::Reconfigure(c2)).unwrap();

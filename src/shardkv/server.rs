@@ -23,7 +23,7 @@ use super::common::{
 use super::group_state::{GroupState, Outcome};
 use crate::debug::dlog;
 use crate::sealed::{self, Kind};
-use crate::shardmaster::{self, Gid};
+use crate::shardmaster::{self, Gid, NSHARDS};
 use crate::{ApplyMsg, Persister, Raft, RaftError};
 use crossbeam_channel::{bounded, select, unbounded, Receiver, Sender};
 use labrpc::{codec, ClientEnd, Service};
@@ -194,7 +194,11 @@ fn snapshot_bytes(index: u64, group: &GroupState) -> Vec<u8> {
 
 fn restore(bytes: &[u8]) -> Result<(u64, GroupState), String> {
     let payload = sealed::open(Kind::ShardKvSnapshot, bytes)?;
-    codec::decode(payload).map_err(|e| e.message)
+    let (index, group): (u64, GroupState) = codec::decode(payload).map_err(|e| e.message)?;
+    if group.shards.len() != NSHARDS {
+        return Err(format!("{} shards, not {NSHARDS}", group.shards.len()));
+    }
+    Ok((index, group))
 }
 
 impl Inner {
@@ -288,6 +292,11 @@ impl Inner {
 
     /// The new owner has a shard: drop our copy (challenge 1), through the log.
     fn delete_shard(&self, args: DeleteShardArgs) -> DeleteShardReply {
+        if args.shard >= NSHARDS {
+            return DeleteShardReply {
+                err: ShardErr::ErrWrongGroup, // no such shard: never in the log
+            };
+        }
         if args.config_num < self.state.lock().group.config.num {
             // We moved past that configuration: the copy was dropped already.
             return DeleteShardReply { err: ShardErr::Ok };
