@@ -724,3 +724,72 @@ fn append_entries_that_disagree_with_the_snapshot_are_refused() {
     again.kill();
     net.cleanup();
 }
+
+/// Random payloads, past the checksum (so the decoders and handlers see
+/// them), into each of `targets` in turn: each is answered or refused, none
+/// panics or hangs.
+fn random_payloads(targets: &[(ClientEnd, &'static str)], boundary: &str) {
+    let mut rng = StdRng::seed_from_u64(SEED);
+    let mut tally = Tally::default();
+    for k in 0..cases() {
+        let (end, method) = targets[k % targets.len()].clone();
+        let payload: Vec<u8> = (0..rng.random_range(0..48)).map(|_| rng.random()).collect();
+        tally.tried += 1;
+        match guarded(move || end.call_raw(method, checksum::seal(payload))) {
+            // A reply means the bytes decoded as a request: it was served.
+            Guarded::Done(Ok(_)) => tally.accepted_unchanged += 1,
+            Guarded::Done(Err(_)) => tally.refused += 1,
+            Guarded::Panicked => tally.panics += 1,
+            Guarded::Hung => tally.hangs += 1,
+        }
+    }
+    println!(
+        "  {boundary}: tried {} / decoded and answered {} / refused {} / panics {} / hangs {}",
+        tally.tried, tally.accepted_unchanged, tally.refused, tally.panics, tally.hangs
+    );
+    assert_eq!(tally.panics + tally.hangs, 0, "{boundary}");
+}
+
+/// Random payloads into the kv server's methods; it still serves after.
+#[test]
+fn random_payloads_into_the_kv_service() {
+    let kv = kv_config::make_config(3, false, Some(1000));
+    kv.begin("Test (integrity): random payloads into the kv service");
+    let mut ck = kv.make_client(&kv.all());
+    ck.ck.put("a", "1");
+    let targets = [
+        (kv.end_to(0), "KVServer.Get"),
+        (kv.end_to(1), "KVServer.PutAppend"),
+    ];
+    random_payloads(&targets, "random payloads -> kv server");
+    assert_eq!(ck.ck.get("a"), "1", "kv still serves");
+    kv.end();
+}
+
+/// Random payloads into the shard master's and a shardkv server's methods;
+/// both still serve after.
+#[test]
+fn random_payloads_into_the_shard_services() {
+    use crate::common::shardkv_config;
+    let cfg = shardkv_config::make_config(3, false, Some(1000));
+    cfg.begin("Test (integrity): random payloads into the shard master and shardkv");
+    cfg.join(0);
+    let mut ck = cfg.make_client();
+    ck.put("a", "1");
+    let g = &cfg.groups[0].cluster;
+    let targets = [
+        (cfg.ctl.end_to(0), "ShardMaster.Join"),
+        (cfg.ctl.end_to(1), "ShardMaster.Leave"),
+        (cfg.ctl.end_to(2), "ShardMaster.Move"),
+        (cfg.ctl.end_to(0), "ShardMaster.Query"),
+        (g.end_to(0), "ShardKV.Get"),
+        (g.end_to(1), "ShardKV.PutAppend"),
+        (g.end_to(2), "ShardKV.PullShard"),
+        (g.end_to(0), "ShardKV.DeleteShard"),
+    ];
+    random_payloads(&targets, "random payloads -> shard master, shardkv");
+    assert_eq!(ck.get("a"), "1", "shardkv still serves");
+    cfg.join(1); // and the shard master still takes changes
+    assert_eq!(ck.get("a"), "1");
+    cfg.end();
+}

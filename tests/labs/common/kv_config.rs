@@ -97,6 +97,11 @@ impl KvConfig {
         }
     }
 
+    /// An enabled end straight to server `i` (see `Cluster::end_to`).
+    pub fn end_to(&self, i: usize) -> labrpc::ClientEnd {
+        self.cluster.end_to(i)
+    }
+
     /// Server `i`'s saved persister (what a restart would start from).
     pub fn saved(&self, i: usize) -> Option<raft::Persister> {
         self.cluster.saved(i)
