@@ -9,6 +9,12 @@
 //! committed commands to the service. `notes/raft-design.md` tells the whole
 //! story; `src/raft/mod.rs` has the map of threads.
 //!
+//! On Raft: [`kvraft`] (lab 3's key/value service), [`shardmaster`] and
+//! [`shardkv`] (lab 4's sharded service); [`kit`] runs clusters of any of
+//! them with the tester's powers; [`linearizability`] checks what their
+//! clients saw. Everything persisted is [`sealed`] (magic, version,
+//! checksum), and every message crosses the network checksummed.
+//!
 //! The life of a peer, in the order a service sees it:
 //!
 //! ```
