@@ -154,6 +154,9 @@ pub enum ShardOp {
         /// The shard.
         shard: usize,
     },
+    /// Nothing: a new leader's blank entry, so that entries of earlier terms
+    /// commit (see `ShardKv`'s poller).
+    Noop,
     /// The old owner confirmed it dropped a shard this group pulled.
     ShardDone {
         /// The configuration that moved it here.

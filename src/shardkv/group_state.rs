@@ -90,6 +90,11 @@ impl GroupState {
             .all(|s| matches!(s.status, Status::Serving | Status::Absent))
     }
 
+    /// Every shard's status, in shard order.
+    pub(crate) fn statuses(&self) -> Vec<Status> {
+        self.shards.iter().map(|s| s.status).collect()
+    }
+
     /// Shards in `status`.
     pub(crate) fn shards_in(&self, status: Status) -> Vec<usize> {
         (0..NSHARDS)
@@ -127,6 +132,7 @@ impl GroupState {
                 }
                 Ok(None)
             }
+            ShardOp::Noop => Ok(None),
             ShardOp::Reconfigure(next) => {
                 if next.num == self.config.num + 1 && self.settled() {
                     self.reconfigure(next.clone());

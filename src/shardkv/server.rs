@@ -155,7 +155,7 @@ impl ShardKv {
         let st = self.inner.state.lock();
         GroupView {
             config_num: st.group.config.num,
-            shards: st.group.shards.iter().map(|s| s.status).collect(),
+            shards: st.group.statuses(),
         }
     }
 
@@ -184,6 +184,20 @@ pub struct GroupView {
     pub config_num: u64,
     /// Each shard's status at this group.
     pub shards: Vec<super::ShardStatus>,
+}
+
+/// A reconfiguration step, named for the debug log.
+fn op_name(op: &ShardOp) -> String {
+    match op {
+        ShardOp::Get { .. } | ShardOp::PutAppend { .. } => "client op".into(),
+        ShardOp::Noop => "no-op".into(),
+        ShardOp::Reconfigure(c) => format!("Reconfigure({})", c.num),
+        ShardOp::InsertShard {
+            config_num, shard, ..
+        } => format!("InsertShard({config_num}, {shard})"),
+        ShardOp::DeleteShard { config_num, shard } => format!("DeleteShard({config_num}, {shard})"),
+        ShardOp::ShardDone { config_num, shard } => format!("ShardDone({config_num}, {shard})"),
+    }
 }
 
 /// The snapshot's bytes: the index it covers and the group's state, sealed.
@@ -357,8 +371,26 @@ impl Inner {
                         if index <= st.last_applied {
                             continue; // covered by a snapshot we installed
                         }
+                        let step =
+                            !matches!(command, ShardOp::Get { .. } | ShardOp::PutAppend { .. });
+                        let before = step.then(|| (st.group.config.num, st.group.statuses()));
                         let outcome = st.group.apply(&command);
                         st.last_applied = index;
+                        if let Some(before) = before {
+                            let after = (st.group.config.num, st.group.statuses());
+                            if after != before {
+                                dlog!(
+                                    "INFO",
+                                    self.me,
+                                    0,
+                                    "G{} applied {} at {index}: config {} shards {:?}",
+                                    self.gid,
+                                    op_name(&command),
+                                    after.0,
+                                    after.1
+                                );
+                            }
+                        }
                         if let Some((op, tx)) = st.waiters.remove(&index) {
                             let answer = if op == command {
                                 outcome
@@ -422,6 +454,29 @@ impl Inner {
         self.rf.kill();
     }
 
+    /// A new leader commits entries of earlier terms only by committing one
+    /// of its own (Figure 8, §5.4.2). kvraft always gets one from its clerks,
+    /// but a group can have nothing to say: after all its servers restart,
+    /// a group that only holds shards for others to pull (`Leaving`) gets no
+    /// client operation, proposes no configuration (it is not settled), and
+    /// its log's last entries (say the `DeleteShard` it already answered) would
+    /// stay uncommitted, its state stale, forever. So a leader whose commit
+    /// index lags its log proposes a no-op once per term: the blank entry
+    /// that §8 of the paper has every leader commit at the start of its term,
+    /// here in the service because the lab's Raft API has none.
+    fn commit_earlier_terms(&self, noop_term: &mut u64) {
+        let (term, leader) = self.rf.get_state();
+        if !leader || *noop_term == term {
+            return;
+        }
+        let st = self.rf.status();
+        if st.commit_index < st.last_log_index {
+            *noop_term = term;
+            dlog!("CLNT", self.me, term, "G{} proposes a no-op", self.gid);
+            self.propose(ShardOp::Noop);
+        }
+    }
+
     /// Waits `d`, or returns false at once if the server is killed.
     pub(super) fn pause(&self, d: Duration) -> bool {
         select! {
@@ -431,9 +486,12 @@ impl Inner {
     }
 
     /// The poller thread: while leading and settled, ask for the next
-    /// configuration and propose it.
+    /// configuration and propose it. Also, once per term, commit what the
+    /// log holds from earlier terms (see `commit_earlier_terms`).
     fn poller(&self, sm: &mut shardmaster::Clerk) {
+        let mut noop_term = 0;
         while self.pause(POLL_INTERVAL) {
+            self.commit_earlier_terms(&mut noop_term);
             let next = {
                 let st = self.state.lock();
                 if !st.group.settled() {

@@ -123,6 +123,18 @@ fn stop_and_check(
     appenders: Vec<JoinHandle<String>>,
 ) {
     done.store(true, Ordering::Relaxed);
+    // Each appender finishes its last Append and stops. One still busy after
+    // a minute is stuck (its shard never served again): say where things stand.
+    let t0 = Instant::now();
+    while appenders.iter().any(|h| !h.is_finished()) {
+        if t0.elapsed() > Duration::from_secs(60) {
+            panic!(
+                "appenders stuck for 60 s; the groups now:\n{}",
+                cfg.describe()
+            );
+        }
+        sleep(ms(20));
+    }
     let va = join_all(appenders);
     check_all(cfg, ck, ka, &va);
     cfg.end();

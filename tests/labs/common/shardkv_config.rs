@@ -246,6 +246,38 @@ impl ShardKvConfig {
             .sum()
     }
 
+    /// Every server's picture of its group (configuration reached, each
+    /// shard's state, role) and the shard master's latest configuration:
+    /// what a stuck test prints.
+    pub fn describe(&self) -> String {
+        use std::fmt::Write as _;
+        let mut out = String::new();
+        if let Some(c) = self.ctl.leader().and_then(|i| self.ctl.server(i)) {
+            let _ = writeln!(out, "shard master leader's latest: {:?}", c.raft().status());
+        }
+        let latest = self.mck.lock().try_query(-1);
+        let _ = writeln!(out, "latest configuration: {latest:?}");
+        for g in &self.groups {
+            for i in g.cluster.all() {
+                match g.cluster.server(i) {
+                    Some(s) => {
+                        let v = s.view();
+                        let st = s.raft().status();
+                        let _ = writeln!(
+                            out,
+                            "group {} server {i}: config {} shards {:?} raft {} T{} commit {} applied {}",
+                            g.gid, v.config_num, v.shards, st.role, st.term, st.commit_index, st.last_applied
+                        );
+                    }
+                    None => {
+                        let _ = writeln!(out, "group {} server {i}: down", g.gid);
+                    }
+                }
+            }
+        }
+        out
+    }
+
     fn rpc_total(&self) -> u64 {
         self.net.total_count()
     }
