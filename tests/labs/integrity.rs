@@ -690,30 +690,20 @@ fn append_entries_that_disagree_with_the_snapshot_are_refused() {
         term,
         command: Cmd::Int(term),
     };
-    // From index 9 (term 1): entries 10 and 11 of term 1; entry 10 is the
-    // snapshot's, of term 2.
-    let args = (3u64, 1usize, 9u64, 1u64, vec![e(1), e(1)], 0u64);
-    let reply = end
-        .call_raw(
-            "Raft.AppendEntries",
-            checksum::seal(codec::encode(&args).unwrap()),
-        )
-        .unwrap();
-    let (_, success, _, _): AppendReply = codec::decode(&reply).unwrap();
+    // An AppendEntries from S1 in term 3 after index 9 (term 1); whether it succeeded.
+    let append = |entries: Vec<Entry<Cmd>>| -> bool {
+        let args = (3u64, 1usize, 9u64, 1u64, entries, 0u64);
+        let frame = checksum::seal(codec::encode(&args).unwrap());
+        let reply = end.call_raw("Raft.AppendEntries", frame).unwrap();
+        codec::decode::<AppendReply>(&reply).unwrap().1
+    };
+    // Entries 10 and 11 of term 1; entry 10 is the snapshot's, of term 2.
     assert!(
-        !success,
+        !append(vec![e(1), e(1)]),
         "an AppendEntries that disagrees with the snapshot was accepted"
     );
     // One that agrees is taken.
-    let args = (3u64, 1usize, 9u64, 1u64, vec![e(2), e(3)], 0u64);
-    let reply = end
-        .call_raw(
-            "Raft.AppendEntries",
-            checksum::seal(codec::encode(&args).unwrap()),
-        )
-        .unwrap();
-    let (_, success, _, _): AppendReply = codec::decode(&reply).unwrap();
-    assert!(success);
+    assert!(append(vec![e(2), e(3)]));
     assert_eq!(rf.status().last_log_index, 11);
     rf.kill();
     // What it saved starts.
