@@ -20,12 +20,7 @@ impl<C: Command> Shared<C> {
             ..Default::default()
         };
         if let Err(why) = validate::append_entries(&args, st.n, self.me) {
-            dlog!(
-                "DROP",
-                self.me,
-                st.current_term,
-                "AppendEntries refused: {why}"
-            );
+            self.refuse_append(&st, &why);
             return reply;
         }
         // Rule 1: reply false if term < currentTerm.
@@ -55,14 +50,14 @@ impl<C: Command> Shared<C> {
             // entries after it could go below the snapshot's term).
             if let Some(e) = entries.get(skip - 1) {
                 if e.term != st.log.base_term() {
-                    dlog!(
-                        "DROP",
-                        self.me,
-                        st.current_term,
-                        "AppendEntries refused: entry {} has term {}, our snapshot says {}",
-                        st.log.base_index(),
-                        e.term,
-                        st.log.base_term()
+                    self.refuse_append(
+                        &st,
+                        &format!(
+                            "entry {} has term {}, our snapshot says {}",
+                            st.log.base_index(),
+                            e.term,
+                            st.log.base_term()
+                        ),
                     );
                     return reply;
                 }
@@ -104,12 +99,7 @@ impl<C: Command> Shared<C> {
             Ok(true) => st.persist(),
             Ok(false) => {}
             Err(why) => {
-                dlog!(
-                    "DROP",
-                    self.me,
-                    st.current_term,
-                    "AppendEntries refused: {why}"
-                );
+                self.refuse_append(&st, &why);
                 return reply;
             }
         }
@@ -129,6 +119,16 @@ impl<C: Command> Shared<C> {
         }
         reply.success = true;
         reply
+    }
+
+    /// Logs why an AppendEntries is refused (the caller answers it as a refusal).
+    fn refuse_append(&self, st: &State<C>, why: &str) {
+        dlog!(
+            "DROP",
+            self.me,
+            st.current_term,
+            "AppendEntries refused: {why}"
+        );
     }
 
     /// Rules 3 and 4: an existing entry that conflicts with a new one (same
