@@ -7,12 +7,17 @@
 //! [`Store`], and answers the waiter if the op applied at its index is the
 //! waiter's own; if another op landed there, leadership was lost and the
 //! answer is `ErrWrongLeader`, so the clerk tries elsewhere.
+//!
+//! A waiter does not wait for its whole timeout when this server stops
+//! leading: Raft says so on its `step_downs` channel (deposed by a higher
+//! term, or cut off from a majority), and the applier then fails every
+//! waiter started in another term or on a server that no longer leads.
 
 use super::common::{GetArgs, GetReply, KvErr, Op, PutAppendArgs, PutAppendReply, RequestId};
 use super::store::Store;
 use crate::debug::dlog;
 use crate::{ApplyMsg, Persister, Raft, RaftError};
-use crossbeam_channel::{bounded, select, unbounded, Receiver, Sender};
+use crossbeam_channel::{bounded, select, Receiver, Sender};
 use labrpc::{ClientEnd, Service};
 use parking_lot::Mutex;
 use std::collections::HashMap;
@@ -22,8 +27,13 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 /// How long a handler waits for its operation to commit before answering
-/// `ErrTimeout` (the clerk then retries). Long enough for an election.
+/// `ErrTimeout` (the clerk then retries). Long enough for an election. A lost
+/// leadership answers sooner (`step_downs`); this is the backstop.
 const COMMIT_TIMEOUT: Duration = Duration::from_millis(800);
+
+/// Room in the apply channel: Raft's applier waits when the kv server is this
+/// far behind, so a restarted server's whole log is never queued at once.
+const APPLY_CHANNEL_CAPACITY: usize = 256;
 
 /// A kv server (Go `*KVServer`). Cloning gives another handle to the same server.
 #[derive(Clone)]
@@ -49,8 +59,17 @@ type Answer = Result<Option<String>, KvErr>;
 struct KvState {
     store: Store,
     last_applied: u64,
-    /// Log index -> the request waiting for it, and where to send its result.
-    waiters: HashMap<u64, (RequestId, Sender<Answer>)>,
+    /// Log index -> the request waiting for it.
+    waiters: HashMap<u64, Waiter>,
+}
+
+/// A request waiting for the operation it started to be applied.
+struct Waiter {
+    id: RequestId,
+    /// The term in which this server, as leader, started the operation.
+    term: u64,
+    /// Where its result goes (room for one: sending never blocks).
+    tx: Sender<Answer>,
 }
 
 impl KvServer {
@@ -72,7 +91,7 @@ impl KvServer {
             Store::restore(&snapshot)
                 .map_err(|e| RaftError::CorruptState(format!("kv snapshot: {e}")))?
         };
-        let (apply_tx, apply_rx) = unbounded();
+        let (apply_tx, apply_rx) = bounded(APPLY_CHANNEL_CAPACITY);
         let rf = Raft::make(servers, me, persister.clone(), apply_tx)?;
         // Raft's log starts right after the snapshot it saved; the store must
         // cover exactly that much, or entries would be skipped or applied twice.
@@ -209,8 +228,8 @@ impl Inner {
             dlog!("CLNT", self.me, term, "started {id:?} at index {index}");
             let (tx, rx) = bounded(1);
             // An older waiter at this index was from a lost leadership.
-            if let Some((_, old)) = st.waiters.insert(index, (id, tx)) {
-                let _ = old.send(Err(KvErr::ErrWrongLeader));
+            if let Some(old) = st.waiters.insert(index, Waiter { id, term, tx }) {
+                let _ = old.tx.send(Err(KvErr::ErrWrongLeader));
             }
             rx
         };
@@ -220,7 +239,7 @@ impl Inner {
             default(COMMIT_TIMEOUT) => {
                 // Forget our waiter so the map does not grow; the op may still
                 // commit later, and duplicate detection makes a retry safe.
-                self.state.lock().waiters.retain(|_, (w, _)| *w != id);
+                self.state.lock().waiters.retain(|_, w| w.id != id);
                 Err(KvErr::ErrTimeout)
             }
         }
@@ -237,69 +256,163 @@ impl Inner {
         self.rf.kill();
     }
 
-    /// The applier thread: applies committed operations and snapshots in log order.
+    /// The applier thread: applies committed operations and snapshots in log
+    /// order, and fails the waiters of a leadership that ended.
     fn applier(&self, apply_rx: Receiver<ApplyMsg<Op>>) {
-        for msg in apply_rx {
-            let mut st = self.state.lock();
-            match msg {
-                ApplyMsg::Command { index, command } => {
-                    if index <= st.last_applied {
-                        continue; // covered by a snapshot we already installed
+        let step_downs = self.rf.step_downs();
+        let mut snapshots = SnapshotPolicy::new(self.maxraftstate);
+        loop {
+            select! {
+                recv(apply_rx) -> msg => match msg {
+                    Ok(ApplyMsg::Command { index, command }) => {
+                        self.apply_command(index, command, &mut snapshots)
                     }
-                    let result = st.store.apply(&command);
-                    st.last_applied = index;
-                    if let Some((id, tx)) = st.waiters.remove(&index) {
-                        // Our op, or another leader's op at the index we were given?
-                        let answer = if id == command.id() {
-                            Ok(result)
-                        } else {
-                            Err(KvErr::ErrWrongLeader)
-                        };
-                        let _ = tx.send(answer);
-                    }
-                    if self
-                        .maxraftstate
-                        .is_some_and(|max| self.persister.raft_state_size() >= max)
-                    {
-                        self.rf.snapshot(index, st.store.snapshot(index));
-                    }
-                }
-                ApplyMsg::Snapshot { index, data, .. } => {
-                    if index <= st.last_applied {
-                        continue;
-                    }
-                    // Only a kv server writes these bytes. One that does not
-                    // open, or covers another index than Raft says, cannot be
-                    // applied, and going on without it would diverge: stop.
-                    match Store::restore(&data) {
-                        Ok((covered, store)) if covered == index => {
-                            let check = st.store.check_duplicates;
-                            st.store = store;
-                            st.store.check_duplicates = check;
-                        }
-                        Ok((covered, _)) => {
-                            drop(st);
-                            return self.fail_stop(&format!(
-                                "the snapshot raft delivered through {index} covers {covered}"
-                            ));
-                        }
-                        Err(e) => {
-                            drop(st);
-                            return self.fail_stop(&format!(
-                                "the snapshot through {index} does not open: {e}"
-                            ));
+                    Ok(ApplyMsg::Snapshot { index, data, .. }) => {
+                        if let Err(why) = self.install_snapshot(index, &data) {
+                            return self.fail_stop(&why);
                         }
                     }
-                    st.last_applied = index;
-                    // Waiters at covered indexes cannot tell whether their op is in it.
-                    st.waiters.retain(|&i, (_, tx)| {
-                        i > index || {
-                            let _ = tx.send(Err(KvErr::ErrWrongLeader));
-                            false
-                        }
-                    });
-                }
+                    Err(_) => return, // Raft was killed: nothing more will come
+                },
+                recv(step_downs) -> _ => self.fail_orphaned_waiters(),
             }
         }
+    }
+
+    /// Applies one committed operation, answers its waiter, and snapshots if
+    /// Raft's state has grown too large.
+    fn apply_command(&self, index: u64, command: Op, snapshots: &mut SnapshotPolicy) {
+        let mut st = self.state.lock();
+        if index <= st.last_applied {
+            return; // covered by a snapshot we already installed
+        }
+        let result = st.store.apply(&command);
+        st.last_applied = index;
+        if let Some(w) = st.waiters.remove(&index) {
+            // Our op, or another leader's op at the index we were given?
+            let answer = if w.id == command.id() {
+                Ok(result)
+            } else {
+                Err(KvErr::ErrWrongLeader)
+            };
+            let _ = w.tx.send(answer);
+        }
+        if snapshots.due(self.persister.raft_state_size()) {
+            // Encoded under the lock (the store must hold still), handed to
+            // Raft without it: saving takes Raft's lock and the persister's,
+            // and handlers need not wait for that.
+            let data = st.store.snapshot(index);
+            drop(st);
+            self.rf.snapshot(index, data);
+            snapshots.taken(self.persister.raft_state_size());
+        }
+    }
+
+    /// Replaces the store with a snapshot Raft delivered (from the leader).
+    /// An error means the snapshot cannot be applied, and the server must stop.
+    fn install_snapshot(&self, index: u64, data: &[u8]) -> Result<(), String> {
+        let mut st = self.state.lock();
+        if index <= st.last_applied {
+            return Ok(());
+        }
+        // Only a kv server writes these bytes. One that does not open, or
+        // covers another index than Raft says, cannot be applied, and going
+        // on without it would diverge.
+        match Store::restore(data) {
+            Ok((covered, store)) if covered == index => {
+                let check = st.store.check_duplicates;
+                st.store = store;
+                st.store.check_duplicates = check;
+            }
+            Ok((covered, _)) => {
+                return Err(format!(
+                    "the snapshot raft delivered through {index} covers {covered}"
+                ))
+            }
+            Err(e) => return Err(format!("the snapshot through {index} does not open: {e}")),
+        }
+        st.last_applied = index;
+        // Waiters at covered indexes cannot tell whether their op is in it.
+        st.waiters.retain(|&i, w| {
+            i > index || {
+                let _ = w.tx.send(Err(KvErr::ErrWrongLeader));
+                false
+            }
+        });
+        Ok(())
+    }
+
+    /// Raft says a leadership of this peer ended: an operation started in
+    /// another term than the current one, or on a peer that no longer leads,
+    /// may never commit. Its waiter hears `ErrWrongLeader` now, not after the
+    /// commit timeout. (If it does commit after all, the clerk's retry is
+    /// recognised as a duplicate.)
+    fn fail_orphaned_waiters(&self) {
+        let (term, is_leader) = self.rf.get_state();
+        let mut st = self.state.lock();
+        st.waiters.retain(|&index, w| {
+            let alive = is_leader && w.term == term;
+            if !alive {
+                dlog!(
+                    "CLNT",
+                    self.me,
+                    term,
+                    "{:?} at {index}: leadership of T{} lost",
+                    w.id,
+                    w.term
+                );
+                let _ = w.tx.send(Err(KvErr::ErrWrongLeader));
+            }
+            alive
+        });
+    }
+}
+
+/// When the kv server snapshots: when Raft's saved state reaches
+/// `maxraftstate`, but not again until the state has grown by half that
+/// much since the last snapshot. Right after a snapshot the state can still
+/// be above the limit (entries committed but not applied here yet are not in
+/// it), and snapshotting after every operation then would encode the whole
+/// store each time for a few bytes saved.
+struct SnapshotPolicy {
+    max: Option<usize>,
+    /// Raft's state size right after the last snapshot.
+    floor: usize,
+}
+
+impl SnapshotPolicy {
+    fn new(max: Option<usize>) -> SnapshotPolicy {
+        SnapshotPolicy { max, floor: 0 }
+    }
+
+    /// Whether to snapshot, with Raft's state now `size` bytes.
+    fn due(&self, size: usize) -> bool {
+        self.max
+            .is_some_and(|max| size >= max && size >= self.floor + max / 2)
+    }
+
+    /// A snapshot was taken; Raft's state is now `size` bytes.
+    fn taken(&mut self, size: usize) {
+        self.floor = size;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::SnapshotPolicy;
+
+    #[test]
+    fn snapshots_once_per_crossing_unless_the_state_keeps_growing() {
+        let mut p = SnapshotPolicy::new(Some(1000));
+        assert!(!p.due(999));
+        assert!(p.due(1000));
+        p.taken(100); // the usual case: the snapshot cut the log
+        assert!(!p.due(999));
+        assert!(p.due(1000));
+        p.taken(900); // most of the log was not applied yet
+        assert!(!p.due(1000), "not after every operation");
+        assert!(!p.due(1399));
+        assert!(p.due(1400), "but once it has grown by half the limit");
+        assert!(!SnapshotPolicy::new(None).due(usize::MAX));
     }
 }

@@ -11,6 +11,11 @@ use super::{Command, Shared};
 use crate::debug::dlog;
 use crossbeam_channel::{select, Sender};
 
+/// At most this many committed entries are copied out of the log per batch:
+/// a peer that learns at once that thousands of entries are committed (a
+/// restart) hands them over a batch at a time, not all in one copy.
+const MAX_APPLY_BATCH: usize = 256;
+
 /// What a peer hands its service on the apply channel (Go `ApplyMsg`).
 ///
 /// Go's one struct with `CommandValid` / `SnapshotValid` flags becomes an enum:
@@ -89,7 +94,10 @@ fn next_batch<C: Command>(st: &mut State<C>) -> Vec<ApplyMsg<C>> {
     if st.last_applied >= st.commit_index {
         return Vec::new();
     }
-    let (from, to) = (st.last_applied + 1, st.commit_index);
+    let from = st.last_applied + 1;
+    let to = st
+        .commit_index
+        .min(st.last_applied + MAX_APPLY_BATCH as u64);
     let batch: Vec<ApplyMsg<C>> = st
         .log
         .entries_from(from, (to - from + 1) as usize)

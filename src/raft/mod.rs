@@ -17,6 +17,7 @@
 
 mod append_entries;
 mod apply;
+mod check_quorum;
 mod election;
 mod log;
 mod persist;
@@ -93,6 +94,9 @@ pub(crate) struct Shared<C> {
     /// The applier waits here for commits and snapshots.
     pub(crate) apply_cv: Condvar,
     dead: AtomicBool,
+    /// The state thread sends here when a leadership ends (see `Raft::step_downs`).
+    step_down_tx: Sender<()>,
+    step_down_rx: Receiver<()>,
     /// Dropped by `kill`: every RPC wait and channel send selects on `kill_rx`.
     kill_tx: Mutex<Option<Sender<()>>>,
     pub(crate) kill_rx: Receiver<()>,
@@ -141,6 +145,7 @@ impl<C: Command> Raft<C> {
             st.voted_for
         );
         let (kill_tx, kill_rx) = bounded(0);
+        let (step_down_tx, step_down_rx) = bounded(1);
         let shared = Arc::new(Shared {
             me,
             peers,
@@ -149,6 +154,8 @@ impl<C: Command> Raft<C> {
             repl_cv: Condvar::new(),
             apply_cv: Condvar::new(),
             dead: AtomicBool::new(false),
+            step_down_tx,
+            step_down_rx,
             kill_tx: Mutex::new(Some(kill_tx)),
             kill_rx,
             threads: Mutex::new(Vec::new()),
@@ -211,6 +218,17 @@ impl<C: Command> Raft<C> {
     /// together. Ignored if `index` is not applied yet or already snapshotted.
     pub fn snapshot(&self, index: u64, snapshot: Vec<u8>) {
         self.shared.take_snapshot(index, snapshot);
+    }
+
+    /// A channel that gets a message whenever this peer stops being the
+    /// leader of a term: deposed by a higher term, stepped down because a
+    /// majority stopped answering (check-quorum), or killed. Messages
+    /// coalesce (at most one is pending), so on each one look again with
+    /// [`Raft::get_state`]. Not in the Go API: a kv server uses it to fail at
+    /// once the requests waiting for commands it started as leader, which
+    /// may now never commit. Meant for one receiver, the service.
+    pub fn step_downs(&self) -> Receiver<()> {
+        self.shared.step_down_rx.clone()
     }
 
     /// The `Raft` service with this peer's RPC handlers, for a labrpc server

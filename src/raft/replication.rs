@@ -97,8 +97,16 @@ impl<C: Command> Shared<C> {
             };
             // 4. Count failures; keep an unanswered RPC, its reply may come.
             match outcome {
-                Outcome::Answered => failures = 0,
-                Outcome::Failed => failures += 1,
+                Outcome::Answered => {
+                    failures = 0;
+                    st.answered[peer] = true;
+                }
+                Outcome::Failed => {
+                    failures += 1;
+                    // The network lost it: resend at once, once, whether it
+                    // carried entries or was only a heartbeat.
+                    st.heartbeat_due[peer] |= failures == 1;
+                }
                 Outcome::Unanswered(call) => {
                     failures += 1;
                     if late.len() == MAX_LATE {
@@ -122,13 +130,15 @@ impl<C: Command> Shared<C> {
             match call {
                 Late::Append(pending, sent) => match pending.try_result() {
                     Some(reply) => {
-                        self.on_append_reply(st, peer, &sent, reply);
+                        let outcome = self.on_append_reply(st, peer, &sent, reply);
+                        st.answered[peer] |= matches!(outcome, Outcome::Answered);
                     }
                     None => late.push(Late::Append(pending, sent)),
                 },
                 Late::Snapshot(pending, sent) => match pending.try_result() {
                     Some(reply) => {
-                        self.on_snapshot_reply(st, peer, &sent, reply);
+                        let outcome = self.on_snapshot_reply(st, peer, &sent, reply);
+                        st.answered[peer] |= matches!(outcome, Outcome::Answered);
                     }
                     None => late.push(Late::Snapshot(pending, sent)),
                 },

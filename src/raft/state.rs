@@ -71,6 +71,11 @@ pub(crate) struct State<C> {
     /// state thread when a heartbeat is due, by `advance_commit` when the
     /// commit index moved.
     pub(crate) heartbeat_due: Vec<bool>,
+    /// For each peer, set when it answers an RPC of this leadership; the
+    /// state thread clears it each heartbeat (`check_quorum.rs`).
+    pub(crate) answered: Vec<bool>,
+    /// For each peer, heartbeat intervals in a row in which it answered nothing.
+    pub(crate) silent: Vec<u32>,
 
     /// Where the persistent state goes.
     pub(crate) persister: Persister,
@@ -98,6 +103,8 @@ impl<C: Command> State<C> {
             next_index: vec![1; n],
             match_index: vec![0; n],
             heartbeat_due: vec![false; n],
+            answered: vec![false; n],
+            silent: vec![0; n],
             persister,
             spare_buffer: Vec::new(),
         }
@@ -158,6 +165,8 @@ impl<C: Command> State<C> {
         self.match_index = vec![0; self.n];
         self.match_index[self.me] = self.log.last_index();
         self.heartbeat_due = vec![true; self.n];
+        self.answered = vec![false; self.n];
+        self.silent = vec![0; self.n];
     }
 }
 

@@ -73,11 +73,26 @@ impl<C: Command> Shared<C> {
 
     /// Figure 2, "Leaders": start the replication threads, then every
     /// heartbeat interval mark a heartbeat due for each follower and wake
-    /// them, until a higher term ends this leadership.
+    /// them, until a higher term ends this leadership, or until a majority
+    /// has stopped answering (check-quorum, see `check_quorum.rs`). Either
+    /// way the service hears of it (`Raft::step_downs`).
     fn leader(self: &Arc<Self>, st: &mut Guard<C>) {
         let term = st.current_term;
         self.spawn_replicators(st);
         while !self.killed() && st.role == Role::Leader && st.current_term == term {
+            if !st.majority_still_answers() {
+                dlog!(
+                    "LEAD",
+                    self.me,
+                    st.current_term,
+                    "stepping down: no majority answered (silent {:?})",
+                    st.silent
+                );
+                st.role = Role::Follower;
+                st.reset_election_timer();
+                self.repl_cv.notify_all(); // the replication threads stop
+                break;
+            }
             st.heartbeat_due.iter_mut().for_each(|d| *d = true);
             self.repl_cv.notify_all();
             let deadline = Instant::now() + HEARTBEAT_INTERVAL;
@@ -91,5 +106,7 @@ impl<C: Command> Shared<C> {
             st.current_term,
             "no longer leader of T{term}"
         );
+        // Never blocks: one message pending is enough to say "look again".
+        let _ = self.step_down_tx.try_send(());
     }
 }

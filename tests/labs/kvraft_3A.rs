@@ -7,8 +7,9 @@ use crate::common::kv_generic::{
     spawn_clients_and_wait,
 };
 use crossbeam_channel::{select, unbounded};
+use raft::kvraft::{KvErr, PutAppendArgs, PutAppendReply, PutOrAppend, RequestId};
 use std::thread;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 #[test]
 fn basic_3a() {
@@ -197,5 +198,55 @@ fn broken_server_is_caught_3a() {
         CheckResult::Illegal,
         "a server that applies retried appends twice passed the checker"
     );
+    cfg.end();
+}
+
+/// Not in the Go lab: a leader cut off in a minority must not keep a request
+/// waiting for the whole commit timeout (800 ms). It stops leading within
+/// about two heartbeats when no majority answers (check-quorum), and Raft
+/// tells the kv server, which answers the waiting request `ErrWrongLeader`
+/// so that the clerk moves on. Without that the answer is `ErrTimeout`.
+#[test]
+fn minority_leader_fails_fast_3a() {
+    let nservers = 5;
+    let cfg = make_config(nservers, false, None);
+    let mut ck = cfg.make_client(&cfg.all());
+    cfg.begin("Test: a leader cut off in a minority fails its requests fast (3A)");
+
+    put(&cfg, &mut ck, "k", "a", None, 0);
+    let leader = cfg.leader().expect("a leader has just committed a put");
+    let minority = [leader, (leader + 1) % nservers];
+    let majority: Vec<usize> = (0..nservers).filter(|i| !minority.contains(i)).collect();
+    let to_leader = cfg.end_to(leader);
+    cfg.partition(&minority, &majority);
+
+    // The old leader still believes it leads, so it starts the operation and
+    // waits for it to commit, which it cannot.
+    let started = Instant::now();
+    let args = PutAppendArgs {
+        key: "k".into(),
+        value: "b".into(),
+        op: PutOrAppend::Append,
+        id: RequestId {
+            client_id: 0x5ca1ab1e,
+            seq: 1,
+        },
+    };
+    let reply: PutAppendReply = to_leader
+        .call("KVServer.PutAppend", &args)
+        .expect("a reliable network delivers the reply");
+    let waited = started.elapsed();
+    assert_eq!(
+        reply.err,
+        KvErr::ErrWrongLeader,
+        "the request to the cut-off leader ended after {waited:?} with {:?}",
+        reply.err
+    );
+    eprintln!("info: the cut-off leader answered ErrWrongLeader after {waited:?}");
+
+    // The majority goes on; the minority's append never happened.
+    put(&cfg, &mut ck, "k", "c", None, 0);
+    cfg.connect_all();
+    check(&cfg, &mut ck, "k", "c");
     cfg.end();
 }
