@@ -44,12 +44,22 @@ impl Persister {
         self.saved.lock().raft_state = state;
     }
 
-    /// Replaces the Raft state, keeping the snapshot, and hands back the
-    /// buffer of the state it replaced. Raft writes its next state into that
-    /// buffer, so saving a large state costs a copy, not a fresh allocation
-    /// (whose page faults cost more than the copy).
-    pub fn swap_raft_state(&self, state: Vec<u8>) -> Vec<u8> {
-        std::mem::replace(&mut self.saved.lock().raft_state, state)
+    /// Edits the Raft state in place with `edit`, and replaces the snapshot
+    /// with `snapshot` if one is given, as one atomic step: no reader sees
+    /// the bytes half edited, or the new state with the old snapshot. Raft
+    /// saves this way, touching only the bytes that changed (as a server
+    /// would append to a file rather than rewrite it); an edit that fails
+    /// leaves the bytes in whatever state it reached.
+    pub fn edit_raft_state<R>(
+        &self,
+        snapshot: Option<Vec<u8>>,
+        edit: impl FnOnce(&mut Vec<u8>) -> R,
+    ) -> R {
+        let mut s = self.saved.lock();
+        if let Some(snapshot) = snapshot {
+            s.snapshot = snapshot;
+        }
+        edit(&mut s.raft_state)
     }
 
     /// Replaces the Raft state and the snapshot together, atomically: a reader

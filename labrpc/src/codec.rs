@@ -44,6 +44,17 @@ pub fn encode<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>, CodecError> {
     })
 }
 
+/// Encodes `value` to the end of `buf` (the same bytes [`encode`] returns),
+/// for a caller that lays several encodings end to end in one buffer. On an
+/// error `buf` may hold part of the encoding after its old end.
+pub fn encode_into<T: Serialize + ?Sized>(value: &T, buf: &mut Vec<u8>) -> Result<(), CodecError> {
+    options()
+        .serialize_into(buf, value)
+        .map_err(|e| CodecError {
+            message: format!("encode {}: {e}", std::any::type_name::<T>()),
+        })
+}
+
 /// Decodes bytes produced by [`encode`] as a `T`; any mismatch is an error, never a panic.
 pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, CodecError> {
     options().deserialize(bytes).map_err(|e| CodecError {

@@ -6,7 +6,6 @@
 //! and every conversion between an absolute index and a position in `entries`
 //! happens in this file and nowhere else.
 
-use labrpc::codec::{self, CodecError};
 use serde::{Deserialize, Serialize};
 
 /// One log entry: a command and the term in which a leader received it.
@@ -25,40 +24,10 @@ pub(crate) struct Log<C> {
     base_index: u64,
     base_term: u64,
     entries: Vec<Entry<C>>,
-    /// The encodings of a prefix of `entries`, so that persisting encodes
-    /// each entry once, not the whole log every time (not itself persisted).
+    /// The first index whose entry may differ from the one last saved: the
+    /// save starts writing there (`saved_state.rs`). Not itself persisted.
     #[serde(skip)]
-    encoded: Encoded,
-}
-
-/// Encoded entries laid end to end, as the codec lays out a `Vec`'s elements.
-#[derive(Clone, Debug, Default)]
-struct Encoded {
-    bytes: Vec<u8>,
-    /// `ends[k]` is where the encoding of `entries[k]` ends in `bytes`.
-    ends: Vec<usize>,
-}
-
-impl Encoded {
-    /// Forgets the encodings of entries from position `keep` on.
-    fn truncate(&mut self, keep: usize) {
-        if self.ends.len() > keep {
-            self.ends.truncate(keep);
-            self.bytes.truncate(self.ends.last().copied().unwrap_or(0));
-        }
-    }
-
-    /// Forgets the encodings of the first `drop` entries.
-    fn drop_front(&mut self, drop: usize) {
-        if self.ends.len() <= drop {
-            *self = Encoded::default();
-            return;
-        }
-        let cut = self.ends[drop - 1];
-        self.bytes.drain(..cut);
-        self.ends.drain(..drop);
-        self.ends.iter_mut().for_each(|e| *e -= cut);
-    }
+    unsaved_from: u64,
 }
 
 impl<C: Clone> Log<C> {
@@ -68,7 +37,7 @@ impl<C: Clone> Log<C> {
             base_index: 0,
             base_term: 0,
             entries: Vec::new(),
-            encoded: Encoded::default(),
+            unsaved_from: 1,
         }
     }
 
@@ -133,7 +102,9 @@ impl<C: Clone> Log<C> {
     /// Appends one entry; returns its index.
     pub(crate) fn push(&mut self, entry: Entry<C>) -> u64 {
         self.entries.push(entry);
-        self.last_index()
+        let index = self.last_index();
+        self.unsaved_from = self.unsaved_from.min(index);
+        index
     }
 
     /// Drops the entry at `index` and everything after it.
@@ -141,7 +112,7 @@ impl<C: Clone> Log<C> {
         if index <= self.last_index() {
             let keep = index.saturating_sub(self.base_index + 1) as usize;
             self.entries.truncate(keep);
-            self.encoded.truncate(keep);
+            self.unsaved_from = self.unsaved_from.min(index);
         }
     }
 
@@ -163,6 +134,16 @@ impl<C: Clone> Log<C> {
             .find(|&i| self.term_at(i) == Some(term))
     }
 
+    /// The first index whose entry may differ from the saved one.
+    pub(crate) fn unsaved_from(&self) -> u64 {
+        self.unsaved_from
+    }
+
+    /// Everything in the log is saved now.
+    pub(crate) fn mark_saved(&mut self) {
+        self.unsaved_from = self.last_index() + 1;
+    }
+
     /// Forgets entries up to and including `index`, which becomes the new base
     /// (a snapshot now covers them). Entries after `index` are kept if this log
     /// agrees with the snapshot at `index`; otherwise the whole log is replaced.
@@ -173,27 +154,12 @@ impl<C: Clone> Log<C> {
         if self.term_at(index) == Some(term) {
             let drop = self.pos(index) + 1;
             self.entries.drain(..drop);
-            self.encoded.drop_front(drop);
         } else {
             self.entries.clear();
-            self.encoded = Encoded::default();
+            self.unsaved_from = self.unsaved_from.min(index + 1);
         }
         self.base_index = index;
         self.base_term = term;
-    }
-}
-
-impl<C: Serialize> Log<C> {
-    /// The encodings of all the entries, end to end: the bytes the codec
-    /// writes for `entries` after its length. Only entries added since the
-    /// last call are encoded now.
-    pub(crate) fn encoded_entries(&mut self) -> Result<&[u8], CodecError> {
-        for e in &self.entries[self.encoded.ends.len()..] {
-            let b = codec::encode(e)?;
-            self.encoded.bytes.extend_from_slice(&b);
-            self.encoded.ends.push(self.encoded.bytes.len());
-        }
-        Ok(&self.encoded.bytes)
     }
 }
 

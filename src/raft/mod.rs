@@ -23,6 +23,7 @@ mod log;
 mod persist;
 mod replication;
 mod rpc;
+mod saved_state;
 mod snapshot;
 mod state;
 mod state_machine;

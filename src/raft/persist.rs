@@ -3,7 +3,8 @@
 //!
 //! The state is saved as a sealed blob ([`crate::sealed`]: magic, version,
 //! CRC-32C) around the codec's encoding of `(currentTerm, votedFor,
-//! snapshotCrc, log)`. The snapshot's checksum ties the state to the
+//! snapshotCrc, log)`; `saved_state.rs` keeps those bytes up to date in
+//! place, so a save costs what changed plus the checksum, not the whole log. The snapshot's checksum ties the state to the
 //! snapshot saved beside it. `restore` checks the seal, then decodes, then
 //! checks that the values are ones this code could have saved
 //! (`validate::restored`), then that the snapshot is the one the state was
@@ -11,6 +12,7 @@
 //! command or a silent reset to an empty log.
 
 use super::log::Log;
+use super::saved_state::Header;
 use super::state::State;
 use super::validate;
 use super::Command;
@@ -29,76 +31,34 @@ pub(crate) struct Restored<C> {
 }
 
 impl<C: Command> State<C> {
-    /// The sealed bytes of `(current_term, voted_for, snapshot_crc, log)`,
-    /// exactly as the codec would encode that tuple (so `restore` decodes it
-    /// in one call), but built from the log's cache of encoded entries: a
-    /// persist costs one copy of the log's bytes and one checksum over them,
-    /// not a fresh encoding of every entry.
-    fn encode(&mut self) -> Vec<u8> {
-        let header = (
-            self.current_term,
-            self.voted_for,
-            self.snapshot_crc,
-            self.log.base_index(),
-            self.log.base_term(),
-            self.log.entries().len() as u64, // a Vec is encoded as its length, then its elements
-        );
-        let me = self.me;
-        let fail = |e: codec::CodecError| -> ! {
-            // Only a state over the codec's size limit gets here: a bug in the
-            // service (it never snapshots), not bad input.
-            panic!("S{me}: cannot persist raft state: {e}")
-        };
-        let header = codec::encode(&header).unwrap_or_else(|e| fail(e));
-        let entries = self.log.encoded_entries().unwrap_or_else(|e| fail(e));
-        if (header.len() + entries.len()) as u64 > codec::MAX_ENCODED_LEN {
-            panic!(
-                "S{me}: cannot persist raft state: {} bytes is over the codec's limit",
-                header.len() + entries.len()
-            );
-        }
-        let mut bytes = std::mem::take(&mut self.spare_buffer);
-        sealed::begin(&mut bytes);
-        bytes.extend_from_slice(&header);
-        bytes.extend_from_slice(entries);
-        sealed::finish(Kind::RaftState, &mut bytes);
-        bytes
-    }
-
     /// Saves `currentTerm`, `votedFor` and the log. Call it, under the lock,
     /// after changing any of them and before the change is visible to another
     /// peer (a reply or an RPC). Clears `log_unsaved`.
     pub(crate) fn persist(&mut self) {
-        self.log_unsaved = false;
-        let bytes = self.encode();
+        let size = self.save(None);
         dlog!(
             "PERS",
             self.me,
             self.current_term,
-            "saved: voted {:?}, log {}..={} ({} bytes)",
+            "saved: voted {:?}, log {}..={} ({size} bytes)",
             self.voted_for,
             self.log.base_index(),
             self.log.last_index(),
-            bytes.len()
         );
-        self.spare_buffer = self.persister.swap_raft_state(bytes);
     }
 
     /// Saves the state and a snapshot together (one atomic write).
     pub(crate) fn persist_with_snapshot(&mut self, snapshot: Vec<u8>) {
-        self.log_unsaved = false;
         self.snapshot_crc = crc32c(&snapshot);
-        let bytes = self.encode();
+        let len = snapshot.len();
+        let size = self.save(Some(snapshot));
         dlog!(
             "PERS",
             self.me,
             self.current_term,
-            "saved state ({} bytes) and snapshot through {} ({} bytes)",
-            bytes.len(),
+            "saved state ({size} bytes) and snapshot through {} ({len} bytes)",
             self.log.base_index(),
-            snapshot.len()
         );
-        self.persister.save_state_and_snapshot(bytes, snapshot);
     }
 
     /// Saves entries that `start` appended without saving, if there are any.
@@ -108,6 +68,27 @@ impl<C: Command> State<C> {
         if self.log_unsaved {
             self.persist();
         }
+    }
+
+    /// The save itself: the persister's bytes are brought up to date in
+    /// place, touching only what changed (`saved_state.rs`).
+    fn save(&mut self, snapshot: Option<Vec<u8>>) -> usize {
+        self.log_unsaved = false;
+        let header = Header {
+            current_term: self.current_term,
+            voted_for: self.voted_for,
+            snapshot_crc: self.snapshot_crc,
+            base_index: self.log.base_index(),
+            base_term: self.log.base_term(),
+            entry_count: self.log.entries().len() as u64,
+        };
+        self.saved
+            .save(&self.persister, &header, &mut self.log, snapshot)
+            .unwrap_or_else(|e| {
+                // Only a state over the codec's size limit gets here: a bug
+                // in the service (it never snapshots), not bad input.
+                panic!("S{}: cannot persist raft state: {e}", self.me)
+            })
     }
 }
 

@@ -4,6 +4,7 @@
 //! them already holds the lock, and the signature says so.
 
 use super::log::Log;
+use super::saved_state::SavedState;
 use super::snapshot::PendingSnapshot;
 use super::Command;
 use crate::debug::dlog;
@@ -79,9 +80,8 @@ pub(crate) struct State<C> {
 
     /// Where the persistent state goes.
     pub(crate) persister: Persister,
-    /// The buffer of the state saved before the last one, reused by the next
-    /// save (see `Persister::swap_raft_state`).
-    pub(crate) spare_buffer: Vec<u8>,
+    /// Where each saved entry's bytes lie, so a save edits only what changed.
+    pub(crate) saved: SavedState,
 }
 
 impl<C: Command> State<C> {
@@ -106,7 +106,7 @@ impl<C: Command> State<C> {
             answered: vec![false; n],
             silent: vec![0; n],
             persister,
-            spare_buffer: Vec::new(),
+            saved: SavedState::default(),
         }
     }
 
