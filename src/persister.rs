@@ -10,7 +10,10 @@ use std::sync::Arc;
 #[derive(Default)]
 struct Saved {
     raft_state: Vec<u8>,
-    snapshot: Vec<u8>,
+    /// Shared, never edited: a leader sending it to a follower, the
+    /// follower's applier handing it to its service and a copied persister
+    /// all hold the same bytes.
+    snapshot: Arc<[u8]>,
 }
 
 /// Holds one peer's persistent Raft state and its latest snapshot.
@@ -34,7 +37,7 @@ impl Persister {
         Persister {
             saved: Arc::new(Mutex::new(Saved {
                 raft_state: s.raft_state.clone(),
-                snapshot: s.snapshot.clone(),
+                snapshot: s.snapshot.clone(), // shared: snapshots are never edited
             })),
         }
     }
@@ -52,7 +55,7 @@ impl Persister {
     /// leaves the bytes in whatever state it reached.
     pub fn edit_raft_state<R>(
         &self,
-        snapshot: Option<Vec<u8>>,
+        snapshot: Option<Arc<[u8]>>,
         edit: impl FnOnce(&mut Vec<u8>) -> R,
     ) -> R {
         let mut s = self.saved.lock();
@@ -67,7 +70,7 @@ impl Persister {
     pub fn save_state_and_snapshot(&self, state: Vec<u8>, snapshot: Vec<u8>) {
         let mut s = self.saved.lock();
         s.raft_state = state;
-        s.snapshot = snapshot;
+        s.snapshot = snapshot.into();
     }
 
     /// A copy of the Raft state bytes.
@@ -77,6 +80,12 @@ impl Persister {
 
     /// A copy of the snapshot bytes.
     pub fn read_snapshot(&self) -> Vec<u8> {
+        self.saved.lock().snapshot.to_vec()
+    }
+
+    /// The snapshot bytes themselves, shared rather than copied (a leader
+    /// sends them to followers this way).
+    pub fn read_snapshot_shared(&self) -> Arc<[u8]> {
         self.saved.lock().snapshot.clone()
     }
 

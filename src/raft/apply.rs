@@ -36,8 +36,9 @@ pub enum ApplyMsg<C> {
         index: u64,
         /// The term of that entry.
         term: u64,
-        /// The service's state, as its `snapshot` call gave it.
-        data: Vec<u8>,
+        /// The service's state, as its `snapshot` call gave it (shared with
+        /// the persister, not copied; Go's `[]byte`).
+        data: std::sync::Arc<[u8]>,
     },
 }
 

@@ -21,6 +21,7 @@ use crate::error::RaftError;
 use crate::sealed::{self, Kind};
 use labrpc::checksum::crc32c;
 use labrpc::codec;
+use std::sync::Arc;
 
 /// What `restore` recovers from the persister.
 pub(crate) struct Restored<C> {
@@ -48,7 +49,7 @@ impl<C: Command> State<C> {
     }
 
     /// Saves the state and a snapshot together (one atomic write).
-    pub(crate) fn persist_with_snapshot(&mut self, snapshot: Vec<u8>) {
+    pub(crate) fn persist_with_snapshot(&mut self, snapshot: Arc<[u8]>) {
         self.snapshot_crc = crc32c(&snapshot);
         let len = snapshot.len();
         let size = self.save(Some(snapshot));
@@ -72,7 +73,7 @@ impl<C: Command> State<C> {
 
     /// The save itself: the persister's bytes are brought up to date in
     /// place, touching only what changed (`saved_state.rs`).
-    fn save(&mut self, snapshot: Option<Vec<u8>>) -> usize {
+    fn save(&mut self, snapshot: Option<Arc<[u8]>>) -> usize {
         self.log_unsaved = false;
         let header = Header {
             current_term: self.current_term,

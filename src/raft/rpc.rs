@@ -63,7 +63,8 @@ pub(crate) struct InstallSnapshotArgs {
     pub(crate) leader_id: usize,
     pub(crate) last_included_index: u64,
     pub(crate) last_included_term: u64,
-    pub(crate) data: Vec<u8>,
+    /// The snapshot, shared with the persister (the network still copies it).
+    pub(crate) data: Arc<[u8]>,
 }
 
 /// InstallSnapshot results (Figure 13).

@@ -24,6 +24,7 @@ use crate::persister::Persister;
 use crate::sealed::{self, Kind, HEADER_LEN};
 use labrpc::codec::{self, CodecError};
 use serde::Serialize;
+use std::sync::Arc;
 
 /// What this peer knows about the bytes it saved last: where each entry's
 /// encoding lies, so the next save touches only what changed.
@@ -64,7 +65,7 @@ impl SavedState {
         persister: &Persister,
         header: &Header,
         log: &mut Log<C>,
-        snapshot: Option<Vec<u8>>,
+        snapshot: Option<Arc<[u8]>>,
     ) -> Result<usize, CodecError> {
         let header = codec::encode(header)?;
         let size = persister.edit_raft_state(snapshot, |bytes| self.edit(bytes, &header, log))?;

@@ -14,13 +14,14 @@ use super::{Command, Shared};
 use crate::debug::dlog;
 use labrpc::RpcError;
 use parking_lot::MutexGuard;
+use std::sync::Arc;
 use std::time::Instant;
 
 /// A snapshot received from the leader that the applier has yet to deliver.
 pub(crate) struct PendingSnapshot {
     pub(crate) index: u64,
     pub(crate) term: u64,
-    pub(crate) data: Vec<u8>,
+    pub(crate) data: Arc<[u8]>,
 }
 
 impl<C: Command> Shared<C> {
@@ -45,7 +46,7 @@ impl<C: Command> Shared<C> {
             .term_at(index)
             .expect("index is between base and last applied");
         st.log.compact_to(index, term);
-        st.persist_with_snapshot(data);
+        st.persist_with_snapshot(data.into());
         dlog!(
             "SNAP",
             self.me,
@@ -69,7 +70,7 @@ impl<C: Command> Shared<C> {
             leader_id: self.me,
             last_included_index: st.log.base_index(),
             last_included_term: st.log.base_term(),
-            data: st.persister.read_snapshot(),
+            data: st.persister.read_snapshot_shared(),
         };
         let sent = Sent {
             term: args.term,
@@ -157,7 +158,7 @@ impl<C: Command> Shared<C> {
         // agrees with it there; otherwise discard the whole log.
         st.log.compact_to(index, term);
         st.commit_index = index;
-        st.persist_with_snapshot(args.data.clone());
+        st.persist_with_snapshot(args.data.clone()); // shared, not copied
         dlog!(
             "SNAP",
             self.me,

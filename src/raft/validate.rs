@@ -249,7 +249,7 @@ mod tests {
             leader_id: 2,
             last_included_index: index,
             last_included_term: lt,
-            data: vec![],
+            data: Vec::new().into(),
         };
         assert!(install_snapshot(&is(4, 10, 3), 3, 0).is_ok());
         assert!(install_snapshot(&is(4, 0, 0), 3, 0).is_err());
