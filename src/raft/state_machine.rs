@@ -80,7 +80,14 @@ impl<C: Command> Shared<C> {
         let term = st.current_term;
         self.spawn_replicators(st);
         while !self.killed() && st.role == Role::Leader && st.current_term == term {
-            if !st.majority_still_answers() {
+            st.heartbeat_due.iter_mut().for_each(|d| *d = true);
+            self.repl_cv.notify_all();
+            let deadline = Instant::now() + HEARTBEAT_INTERVAL;
+            while !self.killed() && st.role == Role::Leader && Instant::now() < deadline {
+                self.state_cv.wait_until(st, deadline);
+            }
+            // One heartbeat interval has passed: who answered during it?
+            if st.role == Role::Leader && !st.majority_still_answers() {
                 dlog!(
                     "LEAD",
                     self.me,
@@ -91,13 +98,6 @@ impl<C: Command> Shared<C> {
                 st.role = Role::Follower;
                 st.reset_election_timer();
                 self.repl_cv.notify_all(); // the replication threads stop
-                break;
-            }
-            st.heartbeat_due.iter_mut().for_each(|d| *d = true);
-            self.repl_cv.notify_all();
-            let deadline = Instant::now() + HEARTBEAT_INTERVAL;
-            while !self.killed() && st.role == Role::Leader && Instant::now() < deadline {
-                self.state_cv.wait_until(st, deadline);
             }
         }
         dlog!(
