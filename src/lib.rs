@@ -75,6 +75,7 @@ mod raft;
 pub mod sealed;
 pub mod shardkv;
 pub mod shardmaster;
+mod snapshot_policy;
 
 pub use error::RaftError;
 pub use persister::Persister;

@@ -16,6 +16,7 @@
 use super::common::{GetArgs, GetReply, KvErr, Op, PutAppendArgs, PutAppendReply, RequestId};
 use super::store::Store;
 use crate::debug::dlog;
+use crate::snapshot_policy::SnapshotPolicy;
 use crate::{ApplyMsg, Persister, Raft, RaftError};
 use crossbeam_channel::{bounded, select, Receiver, Sender};
 use labrpc::{ClientEnd, Service};
@@ -365,54 +366,5 @@ impl Inner {
             }
             alive
         });
-    }
-}
-
-/// When the kv server snapshots: when Raft's saved state reaches
-/// `maxraftstate`, but not again until the state has grown by half that
-/// much since the last snapshot. Right after a snapshot the state can still
-/// be above the limit (entries committed but not applied here yet are not in
-/// it), and snapshotting after every operation then would encode the whole
-/// store each time for a few bytes saved.
-struct SnapshotPolicy {
-    max: Option<usize>,
-    /// Raft's state size right after the last snapshot.
-    floor: usize,
-}
-
-impl SnapshotPolicy {
-    fn new(max: Option<usize>) -> SnapshotPolicy {
-        SnapshotPolicy { max, floor: 0 }
-    }
-
-    /// Whether to snapshot, with Raft's state now `size` bytes.
-    fn due(&self, size: usize) -> bool {
-        self.max
-            .is_some_and(|max| size >= max && size >= self.floor + max / 2)
-    }
-
-    /// A snapshot was taken; Raft's state is now `size` bytes.
-    fn taken(&mut self, size: usize) {
-        self.floor = size;
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::SnapshotPolicy;
-
-    #[test]
-    fn snapshots_once_per_crossing_unless_the_state_keeps_growing() {
-        let mut p = SnapshotPolicy::new(Some(1000));
-        assert!(!p.due(999));
-        assert!(p.due(1000));
-        p.taken(100); // the usual case: the snapshot cut the log
-        assert!(!p.due(999));
-        assert!(p.due(1000));
-        p.taken(900); // most of the log was not applied yet
-        assert!(!p.due(1000), "not after every operation");
-        assert!(!p.due(1399));
-        assert!(p.due(1400), "but once it has grown by half the limit");
-        assert!(!SnapshotPolicy::new(None).due(usize::MAX));
     }
 }

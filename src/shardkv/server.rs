@@ -24,8 +24,9 @@ use super::group_state::{GroupState, Outcome};
 use crate::debug::dlog;
 use crate::sealed::{self, Kind};
 use crate::shardmaster::{self, Gid, NSHARDS};
+use crate::snapshot_policy::SnapshotPolicy;
 use crate::{ApplyMsg, Persister, Raft, RaftError};
-use crossbeam_channel::{bounded, select, unbounded, Receiver, Sender};
+use crossbeam_channel::{bounded, select, Receiver, Sender};
 use labrpc::{codec, ClientEnd, Service};
 use parking_lot::Mutex;
 use std::collections::HashMap;
@@ -38,6 +39,10 @@ use std::time::Duration;
 const COMMIT_TIMEOUT: Duration = Duration::from_millis(800);
 /// How often the leader asks the shard master for the next configuration (the lab's 100 ms).
 const POLL_INTERVAL: Duration = Duration::from_millis(100);
+
+/// Room in the apply channel (as kvraft's): Raft's applier waits when the
+/// applier is this far behind, instead of queueing a restarted log at once.
+const APPLY_CHANNEL_CAPACITY: usize = 256;
 
 /// Makes an end to a server by its name (Go `make_end`): how a server
 /// reaches another group, and a clerk any group.
@@ -68,8 +73,17 @@ pub(super) struct Inner {
 pub(super) struct ServerState {
     pub(super) group: GroupState,
     last_applied: u64,
-    /// Log index -> the operation waiting for it, and where to send its outcome.
-    waiters: HashMap<u64, (ShardOp, Sender<Outcome>)>,
+    /// Log index -> the request waiting for it.
+    waiters: HashMap<u64, Waiter>,
+}
+
+/// A request waiting for the operation it started to be applied (as in kvraft).
+struct Waiter {
+    op: ShardOp,
+    /// The term in which this server, as leader, started the operation.
+    term: u64,
+    /// Where its outcome goes (room for one: sending never blocks).
+    tx: Sender<Outcome>,
 }
 
 impl ShardKv {
@@ -96,7 +110,7 @@ impl ShardKv {
         if group.gid != gid {
             return Err(corrupt(format!("it is group {}'s, not {gid}'s", group.gid)));
         }
-        let (apply_tx, apply_rx) = unbounded();
+        let (apply_tx, apply_rx) = bounded(APPLY_CHANNEL_CAPACITY);
         let rf = Raft::make(servers, me, persister.clone(), apply_tx)?;
         let raft_base = rf.status().snapshot_index;
         if raft_base != last_applied {
@@ -343,8 +357,8 @@ impl Inner {
                 self.gid
             );
             let (tx, rx) = bounded(1);
-            if let Some((_, old)) = st.waiters.insert(index, (op, tx)) {
-                let _ = old.send(Err(ShardErr::ErrWrongLeader));
+            if let Some(old) = st.waiters.insert(index, Waiter { op, term, tx }) {
+                let _ = old.tx.send(Err(ShardErr::ErrWrongLeader));
             }
             rx
         };
@@ -361,88 +375,114 @@ impl Inner {
         let _ = self.rf.start(op);
     }
 
-    /// The applier thread: applies the log, in order, to the group's state.
+    /// The applier thread: applies the log, in order, to the group's state,
+    /// and fails the waiters of a leadership that ended (as kvraft's).
     fn applier(&self, apply_rx: Receiver<ApplyMsg<ShardOp>>) {
-        for msg in apply_rx {
-            match msg {
-                ApplyMsg::Command { index, command } => {
-                    let snapshot = {
-                        let mut st = self.state.lock();
-                        if index <= st.last_applied {
-                            continue; // covered by a snapshot we installed
-                        }
-                        let step =
-                            !matches!(command, ShardOp::Get { .. } | ShardOp::PutAppend { .. });
-                        let before = step.then(|| (st.group.config.num, st.group.statuses()));
-                        let outcome = st.group.apply(&command);
-                        st.last_applied = index;
-                        if let Some(before) = before {
-                            let after = (st.group.config.num, st.group.statuses());
-                            if after != before {
-                                dlog!(
-                                    "INFO",
-                                    self.me,
-                                    0,
-                                    "G{} applied {} at {index}: config {} shards {:?}",
-                                    self.gid,
-                                    op_name(&command),
-                                    after.0,
-                                    after.1
-                                );
-                            }
-                        }
-                        if let Some((op, tx)) = st.waiters.remove(&index) {
-                            let answer = if op == command {
-                                outcome
-                            } else {
-                                Err(ShardErr::ErrWrongLeader)
-                            };
-                            let _ = tx.send(answer);
-                        }
-                        // Encode under the lock (a consistent copy); hand it
-                        // to Raft without it.
-                        self.maxraftstate
-                            .is_some_and(|max| self.persister.raft_state_size() >= max)
-                            .then(|| snapshot_bytes(index, &st.group))
-                    };
-                    if let Some(bytes) = snapshot {
-                        self.rf.snapshot(index, bytes);
+        let step_downs = self.rf.step_downs();
+        let mut snapshots = SnapshotPolicy::new(self.maxraftstate);
+        loop {
+            select! {
+                recv(apply_rx) -> msg => match msg {
+                    Ok(ApplyMsg::Command { index, command }) => {
+                        self.apply_command(index, command, &mut snapshots)
                     }
-                }
-                ApplyMsg::Snapshot { index, data, .. } => {
-                    let mut st = self.state.lock();
-                    if index <= st.last_applied {
-                        continue;
-                    }
-                    match restore(&data) {
-                        Ok((covered, group)) if covered == index && group.gid == self.gid => {
-                            st.group = group;
-                            st.last_applied = index;
-                        }
-                        Ok((covered, group)) => {
-                            drop(st);
-                            return self.fail_stop(&format!(
-                                "the snapshot raft delivered through {index} is group {}'s through {covered}",
-                                group.gid
-                            ));
-                        }
-                        Err(e) => {
-                            drop(st);
-                            return self.fail_stop(&format!(
-                                "the snapshot through {index} does not open: {e}"
-                            ));
+                    Ok(ApplyMsg::Snapshot { index, data, .. }) => {
+                        if let Err(why) = self.install_snapshot(index, &data) {
+                            return self.fail_stop(&why);
                         }
                     }
-                    // Waiters at covered indexes cannot tell whether their op is in it.
-                    st.waiters.retain(|&i, (_, tx)| {
-                        i > index || {
-                            let _ = tx.send(Err(ShardErr::ErrWrongLeader));
-                            false
-                        }
-                    });
-                }
+                    Err(_) => return, // Raft was killed: nothing more will come
+                },
+                recv(step_downs) -> _ => self.fail_orphaned_waiters(),
             }
         }
+    }
+
+    /// Applies one committed operation, answers its waiter, and snapshots
+    /// if Raft's state has grown too large.
+    fn apply_command(&self, index: u64, command: ShardOp, snapshots: &mut SnapshotPolicy) {
+        let mut st = self.state.lock();
+        if index <= st.last_applied {
+            return; // covered by a snapshot we installed
+        }
+        let step = !matches!(command, ShardOp::Get { .. } | ShardOp::PutAppend { .. });
+        let before = step.then(|| (st.group.config.num, st.group.statuses()));
+        let outcome = st.group.apply(&command);
+        st.last_applied = index;
+        if let Some(before) = before {
+            let after = (st.group.config.num, st.group.statuses());
+            if after != before {
+                dlog!(
+                    "INFO",
+                    self.me,
+                    0,
+                    "G{} applied {} at {index}: config {} shards {:?}",
+                    self.gid,
+                    op_name(&command),
+                    after.0,
+                    after.1
+                );
+            }
+        }
+        if let Some(w) = st.waiters.remove(&index) {
+            let answer = if w.op == command {
+                outcome
+            } else {
+                Err(ShardErr::ErrWrongLeader)
+            };
+            let _ = w.tx.send(answer);
+        }
+        if snapshots.due(self.persister.raft_state_size()) {
+            // Encode under the lock (a consistent copy); hand it to Raft without it.
+            let bytes = snapshot_bytes(index, &st.group);
+            drop(st);
+            self.rf.snapshot(index, bytes);
+            snapshots.taken(self.persister.raft_state_size());
+        }
+    }
+
+    /// Replaces the group's state with a snapshot Raft delivered. An error
+    /// means it cannot be applied, and the server must stop.
+    fn install_snapshot(&self, index: u64, data: &[u8]) -> Result<(), String> {
+        let mut st = self.state.lock();
+        if index <= st.last_applied {
+            return Ok(());
+        }
+        match restore(data) {
+            Ok((covered, group)) if covered == index && group.gid == self.gid => {
+                st.group = group;
+                st.last_applied = index;
+            }
+            Ok((covered, group)) => {
+                return Err(format!(
+                    "the snapshot raft delivered through {index} is group {}'s through {covered}",
+                    group.gid
+                ))
+            }
+            Err(e) => return Err(format!("the snapshot through {index} does not open: {e}")),
+        }
+        // Waiters at covered indexes cannot tell whether their op is in it.
+        st.waiters.retain(|&i, w| {
+            i > index || {
+                let _ = w.tx.send(Err(ShardErr::ErrWrongLeader));
+                false
+            }
+        });
+        Ok(())
+    }
+
+    /// Raft says a leadership of this peer ended: fail at once the waiters
+    /// whose operation may now never commit (see kvraft's).
+    fn fail_orphaned_waiters(&self) {
+        let (term, is_leader) = self.rf.get_state();
+        let mut st = self.state.lock();
+        st.waiters.retain(|_, w| {
+            let alive = is_leader && w.term == term;
+            if !alive {
+                let _ = w.tx.send(Err(ShardErr::ErrWrongLeader));
+            }
+            alive
+        });
     }
 
     /// Stops this server for good (as kvraft's `fail_stop`): applying on

@@ -4,7 +4,8 @@
 //!
 //! The request path is kvraft's (notes/kvraft.md): `start` the operation,
 //! wait on a channel for the applier to reach its index, answer
-//! `ErrWrongLeader` if another operation landed there. Joins, Leaves and Moves
+//! `ErrWrongLeader` if another operation landed there, or when Raft says this
+//! peer stopped leading (`step_downs`). Joins, Leaves and Moves
 //! are applied at most once per request (a retried one is recognized by its
 //! clerk's sequence number); Queries change nothing, so they need no such care.
 
@@ -48,8 +49,9 @@ struct SmState {
     configs: Configs,
     /// Each clerk's highest request number applied (duplicate detection).
     applied_seq: HashMap<u64, u64>,
-    /// Log index -> the request waiting for it.
-    waiters: HashMap<u64, (RequestId, Sender<Answer>)>,
+    /// Log index -> the request waiting for it: its id, the term it was
+    /// started in, and where its answer goes.
+    waiters: HashMap<u64, (RequestId, u64, Sender<Answer>)>,
 }
 
 impl ShardMaster {
@@ -158,7 +160,7 @@ impl Inner {
             }
             dlog!("CLNT", self.me, term, "started {id:?} at index {index}");
             let (tx, rx) = bounded(1);
-            if let Some((_, old)) = st.waiters.insert(index, (id, tx)) {
+            if let Some((_, _, old)) = st.waiters.insert(index, (id, term, tx)) {
                 let _ = old.send(Err(SmErr::ErrWrongLeader));
             }
             rx
@@ -167,31 +169,56 @@ impl Inner {
             recv(rx) -> r => r.unwrap_or(Err(SmErr::ErrWrongLeader)),
             recv(self.kill_rx) -> _ => Err(SmErr::ErrWrongLeader),
             default(COMMIT_TIMEOUT) => {
-                self.state.lock().waiters.retain(|_, (w, _)| *w != id);
+                self.state.lock().waiters.retain(|_, (w, _, _)| *w != id);
                 Err(SmErr::ErrTimeout)
             }
         }
     }
 
-    /// The applier thread: applies committed operations in log order.
+    /// The applier thread: applies committed operations in log order, and
+    /// fails the waiters of a leadership that ended (as kvraft's).
     fn applier(&self, apply_rx: Receiver<ApplyMsg<SmOp>>) {
-        for msg in apply_rx {
-            let ApplyMsg::Command { index, command } = msg else {
-                // Only a peer that snapshots can send one, and none does.
-                log::error!(target: "DROP", "S{}: shard master got a snapshot; ignored", self.me);
-                continue;
-            };
-            let mut st = self.state.lock();
-            let id = command.id();
-            let config = st.apply(command);
-            if let Some((waiter, tx)) = st.waiters.remove(&index) {
-                let _ = tx.send(if waiter == id {
-                    Ok(config)
-                } else {
-                    Err(SmErr::ErrWrongLeader) // another leader's op took our index
-                });
+        let step_downs = self.rf.step_downs();
+        loop {
+            select! {
+                recv(apply_rx) -> msg => match msg {
+                    Ok(ApplyMsg::Command { index, command }) => self.apply_command(index, command),
+                    Ok(ApplyMsg::Snapshot { .. }) => {
+                        // Only a peer that snapshots can send one, and none does.
+                        log::error!(target: "DROP", "S{}: shard master got a snapshot; ignored", self.me);
+                    }
+                    Err(_) => return, // Raft was killed
+                },
+                recv(step_downs) -> _ => self.fail_orphaned_waiters(),
             }
         }
+    }
+
+    /// Applies one committed operation and answers its waiter.
+    fn apply_command(&self, index: u64, command: SmOp) {
+        let mut st = self.state.lock();
+        let id = command.id();
+        let config = st.apply(command);
+        if let Some((waiter, _, tx)) = st.waiters.remove(&index) {
+            let _ = tx.send(if waiter == id {
+                Ok(config)
+            } else {
+                Err(SmErr::ErrWrongLeader) // another leader's op took our index
+            });
+        }
+    }
+
+    /// Raft says a leadership of this peer ended: fail at once the waiters
+    /// whose operation may now never commit (see kvraft's).
+    fn fail_orphaned_waiters(&self) {
+        let (term, is_leader) = self.rf.get_state();
+        self.state.lock().waiters.retain(|_, (_, started, tx)| {
+            let alive = is_leader && *started == term;
+            if !alive {
+                let _ = tx.send(Err(SmErr::ErrWrongLeader));
+            }
+            alive
+        });
     }
 }
 
