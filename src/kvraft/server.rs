@@ -266,7 +266,8 @@ impl Inner {
             select! {
                 recv(apply_rx) -> msg => match msg {
                     Ok(ApplyMsg::Command { index, command }) => {
-                        self.apply_command(index, command, &mut snapshots)
+                        let caught_up = apply_rx.is_empty();
+                        self.apply_command(index, command, &mut snapshots, caught_up)
                     }
                     Ok(ApplyMsg::Snapshot { index, data, .. }) => {
                         if let Err(why) = self.install_snapshot(index, &data) {
@@ -282,7 +283,13 @@ impl Inner {
 
     /// Applies one committed operation, answers its waiter, and snapshots if
     /// Raft's state has grown too large.
-    fn apply_command(&self, index: u64, command: Op, snapshots: &mut SnapshotPolicy) {
+    fn apply_command(
+        &self,
+        index: u64,
+        command: Op,
+        snapshots: &mut SnapshotPolicy,
+        caught_up: bool,
+    ) {
         let mut st = self.state.lock();
         if index <= st.last_applied {
             return; // covered by a snapshot we already installed
@@ -298,7 +305,7 @@ impl Inner {
             };
             let _ = w.tx.send(answer);
         }
-        if snapshots.due(self.persister.raft_state_size()) {
+        if snapshots.due(self.persister.raft_state_size(), caught_up) {
             // Encoded under the lock (the store must hold still), handed to
             // Raft without it: saving takes Raft's lock and the persister's,
             // and handlers need not wait for that.
