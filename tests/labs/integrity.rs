@@ -462,6 +462,13 @@ fn kv_with_snapshot(description: &str) -> KvWithSnapshot {
     for (k, v) in &kvs {
         put(&cfg, &mut ck, k, v, None, 0);
     }
+    // A follower learns of the last commits a moment after the clerk hears
+    // of them, and snapshots when it applies them: wait for that (on a busy
+    // machine it can take a while) before taking server 0 down.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while cfg.saved(0).is_some_and(|p| p.snapshot_size() == 0) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
     cfg.shutdown_server(0);
     let saved = cfg.saved(0).unwrap();
     let (state, snap) = (saved.read_raft_state(), saved.read_snapshot());
