@@ -4,7 +4,7 @@
 //!
 //! | thread | file | waits on | woken by |
 //! |---|---|---|---|
-//! | state (1) | `state_machine.rs` | `state_cv`, with a deadline | a vote thread (election won); anyone who sees a higher term (`observe_term`); the AppendEntries and InstallSnapshot handlers (a candidate steps down); `kill` |
+//! | state (1) | `state_machine.rs`, `check_quorum.rs` | `state_cv`, with a deadline | a vote thread (election won); anyone who sees a higher term (`observe_term`); the AppendEntries and InstallSnapshot handlers (a candidate steps down); `kill` |
 //! | vote (1 per peer per election) | `election.rs` | the RequestVote reply | the network, `kill` |
 //! | replication (1 per follower while leader) | `replication.rs` | `repl_cv`; the reply | `start` (new entries); the state thread (heartbeat due); `advance_commit` (tell followers the commit); a higher term (`observe_term`: stop); `kill` |
 //! | applier (1) | `apply.rs` | `apply_cv` | a commit (`advance_commit`, or the AppendEntries handler); a snapshot to hand over (the InstallSnapshot handler); `kill` |
