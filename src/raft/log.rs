@@ -91,12 +91,21 @@ impl<C: Clone> Log<C> {
             "entries_from({from}): entries through {} are in the snapshot",
             self.base_index
         );
+        let rest = self.entries_from_ref(from);
+        rest[..rest.len().min(max)].to_vec()
+    }
+
+    /// The entries from `from` (inclusive) to the end, borrowed; empty past
+    /// the end. `from` must be after the snapshot.
+    pub(crate) fn entries_from_ref(&self, from: u64) -> &[Entry<C>] {
+        assert!(
+            from > self.base_index,
+            "entries_from_ref({from}): in the snapshot"
+        );
         if from > self.last_index() {
-            return Vec::new();
+            return &[];
         }
-        let start = self.pos(from);
-        let end = self.entries.len().min(start + max);
-        self.entries[start..end].to_vec()
+        &self.entries[self.pos(from)..]
     }
 
     /// Appends one entry; returns its index.

@@ -107,7 +107,7 @@ impl SavedState {
         self.ends.truncate(keep);
         bytes.truncate(self.entries_start + self.ends.last().copied().unwrap_or(0));
         // 4. New entries.
-        for entry in &log.entries()[keep..] {
+        for entry in log.entries_from_ref(log.base_index() + 1 + keep as u64) {
             codec::encode_into(entry, bytes)?;
             self.ends.push(bytes.len() - self.entries_start);
         }
