@@ -17,11 +17,17 @@ use std::time::Instant;
 impl<C: Command> Shared<C> {
     /// Figure 2, "Candidates": increment currentTerm, vote for self, reset the
     /// election timer, send RequestVote RPCs to all other servers.
+    ///
+    /// A peer whose term has reached [`validate::MAX_TERM`] does not stand:
+    /// the next term would be one that it, and every other peer, refuses
+    /// (see [`validate::may_stand`]).
     pub(crate) fn start_election(self: &Arc<Self>, st: &mut State<C>) {
+        if !validate::may_stand(st.current_term) {
+            self.decline_to_stand(st);
+            return;
+        }
         st.role = Role::Candidate;
-        // Terms from outside are at most MAX_TERM (validate.rs), so this
-        // cannot wrap; saturating says so without a panic path.
-        st.current_term = st.current_term.saturating_add(1);
+        st.current_term += 1;
         st.voted_for = Some(self.me);
         st.votes = 1;
         st.persist();
@@ -52,6 +58,22 @@ impl<C: Command> Shared<C> {
                 s.vote_thread(peer, args, deadline)
             });
         }
+    }
+
+    /// The term is at the bound: stay a follower (still accepting entries
+    /// from a leader of this term) and say so once, as an error: only a
+    /// forged or garbled term can bring a cluster here.
+    fn decline_to_stand(&self, st: &mut State<C>) {
+        if !st.reported_last_term {
+            st.reported_last_term = true;
+            log::error!(
+                "S{}: term {} is the last a peer may hold; not standing for election",
+                self.me,
+                st.current_term
+            );
+        }
+        st.role = Role::Follower;
+        st.reset_election_timer();
     }
 
     /// One vote thread: ask `peer`, then count its answer.

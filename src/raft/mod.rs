@@ -22,6 +22,8 @@ mod election;
 mod log;
 mod persist;
 mod replication;
+#[cfg(test)]
+mod restart_property;
 mod rpc;
 mod saved_state;
 mod snapshot;
@@ -117,50 +119,7 @@ impl<C: Command> Raft<C> {
         persister: Persister,
         apply_ch: Sender<ApplyMsg<C>>,
     ) -> Result<Raft<C>, RaftError> {
-        let n = peers.len();
-        if me >= n {
-            return Err(RaftError::BadConfig(format!(
-                "me = {me}, but only {n} peers"
-            )));
-        }
-        let mut st = State::new(me, n, persister.clone());
-        let saved =
-            persist::restore::<C>(&persister.read_raft_state(), &persister.read_snapshot(), n)?;
-        if let Some(r) = saved {
-            st.current_term = r.current_term;
-            st.voted_for = r.voted_for;
-            st.snapshot_crc = r.snapshot_crc;
-            st.log = r.log;
-            // Entries in the snapshot are committed and applied (the service
-            // restores its state from the snapshot itself).
-            st.commit_index = st.log.base_index();
-            st.last_applied = st.log.base_index();
-        }
-        dlog!(
-            "INFO",
-            me,
-            st.current_term,
-            "started: log {}..={}, voted for {:?}",
-            st.log.base_index(),
-            st.log.last_index(),
-            st.voted_for
-        );
-        let (kill_tx, kill_rx) = bounded(0);
-        let (step_down_tx, step_down_rx) = bounded(1);
-        let shared = Arc::new(Shared {
-            me,
-            peers,
-            state: Mutex::new(st),
-            state_cv: Condvar::new(),
-            repl_cv: Condvar::new(),
-            apply_cv: Condvar::new(),
-            dead: AtomicBool::new(false),
-            step_down_tx,
-            step_down_rx,
-            kill_tx: Mutex::new(Some(kill_tx)),
-            kill_rx,
-            threads: Mutex::new(Vec::new()),
-        });
+        let shared = Shared::new(peers, me, persister)?;
         {
             let st = shared.state.lock();
             shared.spawn(&st, "state", |s| s.run());
@@ -271,6 +230,60 @@ impl<C: Command> Raft<C> {
 }
 
 impl<C: Command> Shared<C> {
+    /// A peer restored from `persister`, with none of its threads started
+    /// (`Raft::make` starts them; the restart property test drives the
+    /// handlers and the election by hand).
+    pub(crate) fn new(
+        peers: Vec<ClientEnd>,
+        me: usize,
+        persister: Persister,
+    ) -> Result<Arc<Shared<C>>, RaftError> {
+        let n = peers.len();
+        if me >= n {
+            return Err(RaftError::BadConfig(format!(
+                "me = {me}, but only {n} peers"
+            )));
+        }
+        let mut st = State::new(me, n, persister.clone());
+        let saved =
+            persist::restore::<C>(&persister.read_raft_state(), &persister.read_snapshot(), n)?;
+        if let Some(r) = saved {
+            st.current_term = r.current_term;
+            st.voted_for = r.voted_for;
+            st.snapshot_crc = r.snapshot_crc;
+            st.log = r.log;
+            // Entries in the snapshot are committed and applied (the service
+            // restores its state from the snapshot itself).
+            st.commit_index = st.log.base_index();
+            st.last_applied = st.log.base_index();
+        }
+        dlog!(
+            "INFO",
+            me,
+            st.current_term,
+            "started: log {}..={}, voted for {:?}",
+            st.log.base_index(),
+            st.log.last_index(),
+            st.voted_for
+        );
+        let (kill_tx, kill_rx) = bounded(0);
+        let (step_down_tx, step_down_rx) = bounded(1);
+        Ok(Arc::new(Shared {
+            me,
+            peers,
+            state: Mutex::new(st),
+            state_cv: Condvar::new(),
+            repl_cv: Condvar::new(),
+            apply_cv: Condvar::new(),
+            dead: AtomicBool::new(false),
+            step_down_tx,
+            step_down_rx,
+            kill_tx: Mutex::new(Some(kill_tx)),
+            kill_rx,
+            threads: Mutex::new(Vec::new()),
+        }))
+    }
+
     pub(crate) fn killed(&self) -> bool {
         self.dead.load(Ordering::Acquire)
     }

@@ -113,7 +113,7 @@ pub(crate) fn restore<C: Command>(
     let payload = sealed::open(Kind::RaftState, bytes).map_err(corrupt)?;
     let (current_term, voted_for, snapshot_crc, log): (u64, Option<usize>, u32, Log<C>) =
         codec::decode(payload).map_err(|e| corrupt(e.message))?;
-    validate::restored(current_term, voted_for, &log, n).map_err(corrupt)?;
+    validate::restored(current_term, voted_for, &log, snapshot.len(), n).map_err(corrupt)?;
     let actual = crc32c(snapshot);
     if actual != snapshot_crc {
         return Err(corrupt(format!(

@@ -78,6 +78,10 @@ pub(crate) struct State<C> {
     /// For each peer, heartbeat intervals in a row in which it answered nothing.
     pub(crate) silent: Vec<u32>,
 
+    /// Set once this peer has reported that its term is the last it may
+    /// hold, so the error is logged once, not at every election timeout.
+    pub(crate) reported_last_term: bool,
+
     /// Where the persistent state goes.
     pub(crate) persister: Persister,
     /// Where each saved entry's bytes lie, so a save edits only what changed.
@@ -105,6 +109,7 @@ impl<C: Command> State<C> {
             heartbeat_due: vec![false; n],
             answered: vec![false; n],
             silent: vec![0; n],
+            reported_last_term: false,
             persister,
             saved: SavedState::default(),
         }

@@ -15,9 +15,15 @@
 use super::log::{Entry, Log};
 use super::rpc::{AppendEntriesArgs, InstallSnapshotArgs, RequestVoteArgs};
 
-/// The largest term or index a peer accepts from outside. No real cluster
-/// comes near it (one election a millisecond for a hundred million years),
-/// and below it `term + 1` and `index + 1` cannot overflow.
+/// The largest term a peer holds, accepts from outside or restores from its
+/// disk. No real cluster comes near it (one election a millisecond for a
+/// hundred million years), so only a garbled or forged term reaches it.
+///
+/// One rule keeps every peer able to restart and to hear every other: a term
+/// is valid if it is at most `MAX_TERM`, wherever it comes from, and a peer
+/// only ever makes a new term by standing for election ([`may_stand`]), which
+/// it does not do at `MAX_TERM`. So no peer can hold, save or send a term
+/// that it or another peer would refuse.
 pub(crate) const MAX_TERM: u64 = 1 << 62;
 /// See [`MAX_TERM`].
 pub(crate) const MAX_INDEX: u64 = 1 << 62;
@@ -39,6 +45,12 @@ fn message_term(term: u64) -> Result<(), Refusal> {
     check((1..=MAX_TERM).contains(&term), || {
         format!("term {term} is out of range")
     })
+}
+
+/// Whether a peer in `term` may stand for election: the election's term,
+/// `term + 1`, must itself be valid. A peer at the bound stays a follower.
+pub(crate) fn may_stand(term: u64) -> bool {
+    term < MAX_TERM
 }
 
 /// A sender's id must name another peer: a peer never messages itself.
@@ -156,11 +168,13 @@ pub(crate) fn reply_term(term: u64) -> Result<(), Refusal> {
     })
 }
 
-/// A restored state that this code could have saved for `n` peers.
+/// A restored state that this code could have saved for `n` peers, beside a
+/// snapshot of `snapshot_len` bytes.
 pub(crate) fn restored<C: Clone>(
     current_term: u64,
     voted_for: Option<usize>,
     log: &Log<C>,
+    snapshot_len: usize,
     n: usize,
 ) -> Result<(), Refusal> {
     check(current_term <= MAX_TERM, || {
@@ -173,6 +187,12 @@ pub(crate) fn restored<C: Clone>(
         check(current_term >= 1, || "a vote in term 0".to_string())?;
     }
     position(log.base_index(), log.base_term(), current_term, "snapshot")?;
+    // Index 0 means "no snapshot": a snapshot's bytes beside it would be a
+    // state the log does not account for (the service would restore it, then
+    // be handed entries from index 1 again).
+    check(log.base_index() >= 1 || snapshot_len == 0, || {
+        format!("a snapshot of {snapshot_len} bytes, but the log starts at index 0")
+    })?;
     entries(
         log.base_index(),
         log.base_term(),
@@ -256,5 +276,34 @@ mod tests {
         assert!(install_snapshot(&is(4, u64::MAX, 3), 3, 0).is_err());
         assert!(install_snapshot(&is(4, 10, 5), 3, 0).is_err());
         assert!(reply_term(MAX_TERM).is_ok() && reply_term(u64::MAX).is_err());
+    }
+
+    /// Every term a peer may hold is one it may send, save and restore; the
+    /// only term it makes itself, `term + 1` by an election, is made only
+    /// where that stays true.
+    #[test]
+    fn the_term_bound_is_one_rule() {
+        for term in [1, 2, MAX_TERM - 2, MAX_TERM - 1, MAX_TERM] {
+            assert!(message_term(term).is_ok(), "message term {term}");
+            assert!(reply_term(term).is_ok(), "reply term {term}");
+            assert!(restored::<u8>(term, Some(1), &Log::new(), 0, 3).is_ok());
+            if may_stand(term) {
+                assert!(message_term(term + 1).is_ok(), "election after {term}");
+                assert!(restored::<u8>(term + 1, Some(0), &Log::new(), 0, 3).is_ok());
+            }
+        }
+        assert!(!may_stand(MAX_TERM));
+        assert!(message_term(MAX_TERM + 1).is_err());
+        assert!(restored::<u8>(MAX_TERM + 1, None, &Log::new(), 0, 3).is_err());
+    }
+
+    #[test]
+    fn index_zero_means_no_snapshot() {
+        let empty = Log::<u8>::new();
+        assert!(restored(3, None, &empty, 0, 3).is_ok());
+        assert!(restored(3, None, &empty, 1, 3).is_err());
+        let mut log = Log::<u8>::new();
+        log.compact_to(5, 2);
+        assert!(restored(3, None, &log, 10, 3).is_ok());
     }
 }

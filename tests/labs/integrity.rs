@@ -245,6 +245,7 @@ fn garbled_raft_state_is_refused() {
         ),
         (term, None, crc, (base, base_term, vec![e(0)])),
         (term, None, crc, (MAX_TERM, base_term, vec![e(term)])),
+        (term, None, crc, (0, 0, vec![])), // the snapshot beside index 0
         (term, None, crc ^ 1, (base, base_term, entries.clone())),
     ];
     let n_impossible = impossible.len();
@@ -720,6 +721,104 @@ fn append_entries_that_disagree_with_the_snapshot_are_refused() {
     assert_eq!(again.status().last_log_index, 11);
     again.kill();
     net.cleanup();
+}
+
+/// A saved state whose log starts at index 0 (no snapshot) beside a
+/// snapshot's bytes, its checksum recorded as usual: the peer would hand
+/// the service the snapshot and then entries from index 1 again. Refused.
+#[test]
+fn a_snapshot_beside_index_zero_is_refused() {
+    let _lock = crate::common::suite::SuiteLock::acquire();
+    let net = Network::new();
+    let snapshot = b"a service's state".to_vec();
+    let e = Entry {
+        term: 1,
+        command: Cmd::Int(1),
+    };
+    let state: SavedState<Cmd> = (1, None, checksum::crc32c(&snapshot), (0, 0, vec![e]));
+    let p = Persister::new();
+    p.save_state_and_snapshot(seal_state(&state), snapshot);
+    let (tx, _rx) = crossbeam_channel::unbounded();
+    match Raft::<Cmd>::make(ends_nowhere(&net, 3), 0, p, tx) {
+        Ok(rf) => {
+            rf.kill();
+            panic!("a snapshot beside a log that starts at index 0 was accepted");
+        }
+        Err(e) => assert!(e.to_string().contains("index 0"), "{e}"),
+    }
+    net.cleanup();
+}
+
+/// A term at or near the bound, forged into one RequestVote to S0 of a
+/// healthy cluster. The peers may lose liveness (none can stand for
+/// election past the bound), but every peer must keep a saved state that
+/// it can restart from, holding every committed entry.
+fn forged_term_leaves_peers_restartable(forged: u64, description: &str) {
+    let servers = 3;
+    let cfg = raft_config::make_config(servers, false, false);
+    cfg.begin(description);
+    for c in 1..=5u64 {
+        cfg.one(c, servers, true);
+    }
+    let args = (forged, 1usize, 0u64, 0u64); // RequestVote from "S1", log 0/0
+    let frame = checksum::seal(codec::encode(&args).unwrap());
+    let reply = cfg.end_to(0).call_raw("Raft.RequestVote", frame).unwrap();
+    assert!(
+        !codec::decode::<VoteReply>(&reply).unwrap().1,
+        "vote granted"
+    );
+    // The leader hears the term in S0's replies and steps down; whoever
+    // stands next stands at forged + 1.
+    if forged < MAX_TERM {
+        let leader = cfg.check_one_leader();
+        let (term, _) = cfg.raft(leader).unwrap().get_state();
+        assert_eq!(term, MAX_TERM, "the leader after the forged term");
+        cfg.one(6u64, servers, true); // the last term still serves
+        cfg.crash1(leader); // and nobody may stand after it
+    }
+    // Several election timeouts: every peer that would stand has tried.
+    std::thread::sleep(Duration::from_millis(2500));
+    let committed = if forged < MAX_TERM { 6 } else { 5 };
+    for i in 0..servers {
+        if let Some(rf) = cfg.raft(i) {
+            let st = rf.status();
+            assert!(st.term <= MAX_TERM, "S{i} holds term {}", st.term);
+            assert_ne!(st.role, "leader", "S{i} leads past the bound");
+        }
+        cfg.crash1(i);
+        let saved = cfg.saved(i).unwrap();
+        let (tx, _rx) = crossbeam_channel::unbounded();
+        let rf = Raft::<Cmd>::make(cfg.fresh_ends(), i, saved.copy(), tx)
+            .unwrap_or_else(|e| panic!("S{i} cannot restart from what it saved: {e}"));
+        rf.kill();
+        let state: SavedState<Cmd> = open_state(&saved.read_raft_state()).unwrap();
+        let commands: Vec<Cmd> = state.3 .2.iter().map(|e| e.command.clone()).collect();
+        let expect: Vec<Cmd> = (1..=committed).map(Cmd::Int).collect();
+        assert!(
+            commands.starts_with(&expect),
+            "S{i} lost committed entries: {commands:?}"
+        );
+    }
+    cfg.end();
+}
+
+/// A forged term of exactly the bound: no peer may stand again.
+#[test]
+fn a_forged_term_at_the_bound_leaves_every_peer_restartable() {
+    forged_term_leaves_peers_restartable(
+        MAX_TERM,
+        "Test (integrity): a forged term at the bound leaves every peer restartable",
+    );
+}
+
+/// A forged term one below the bound: one more election, one more leader,
+/// and after it crashes none may stand.
+#[test]
+fn a_forged_term_below_the_bound_leaves_every_peer_restartable() {
+    forged_term_leaves_peers_restartable(
+        MAX_TERM - 1,
+        "Test (integrity): a forged term below the bound leaves every peer restartable",
+    );
 }
 
 /// Random payloads, past the checksum (so the decoders and handlers see
