@@ -57,7 +57,8 @@
 //!
 //! // Every peer's service receives it on its apply channel, at that index.
 //! let msg = apply_rxs[leader].recv().unwrap();
-//! assert_eq!(msg, ApplyMsg::Command { index, command: "x = 1".to_string() });
+//! let ApplyMsg::Command { index: i, command, .. } = msg else { panic!("{msg:?}") };
+//! assert_eq!((i, command.as_str()), (index, "x = 1"));
 //!
 //! for rf in &peers {
 //!     rf.kill(); // every thread of the peer has exited when this returns
@@ -68,15 +69,16 @@
 pub mod debug;
 mod error;
 pub mod kit;
+pub mod kv;
 pub mod kvraft;
 pub mod linearizability;
 mod persister;
 mod raft;
+pub mod rsm;
 pub mod sealed;
 pub mod shardkv;
 pub mod shardmaster;
-mod snapshot_policy;
 
 pub use error::RaftError;
 pub use persister::Persister;
-pub use raft::{ApplyMsg, Command, Entry, Raft, Status};
+pub use raft::{ApplyMsg, Command, Entry, Raft, Role, Status};

@@ -26,6 +26,10 @@ pub enum Kind {
     KvSnapshot,
     /// A shardkv server's snapshot: the index it covers and its group's state.
     ShardKvSnapshot,
+    /// The snapshot of a state machine that has no kind of its own (the
+    /// shard master's, the rsm tests' counter): the index it covers and the
+    /// machine's bytes.
+    MachineSnapshot,
 }
 
 impl Kind {
@@ -34,6 +38,7 @@ impl Kind {
             Kind::RaftState => b"RFTS",
             Kind::KvSnapshot => b"KVSN",
             Kind::ShardKvSnapshot => b"SKVS",
+            Kind::MachineSnapshot => b"SMSN",
         }
     }
 

@@ -3,7 +3,7 @@
 use crate::kvraft::KvServer;
 use crate::shardkv::ShardKv;
 use crate::shardmaster::ShardMaster;
-use crate::{Persister, RaftError, Status};
+use crate::{Persister, RaftError, Role, Status};
 use labrpc::{ClientEnd, Network, Server, Service};
 use parking_lot::Mutex;
 use rand::distr::{Alphanumeric, SampleString};
@@ -271,7 +271,7 @@ impl<R: Replica> Cluster<R> {
         (0..self.n).find(|&i| {
             inner.servers[i]
                 .as_ref()
-                .is_some_and(|r| r.raft_status().role == "leader")
+                .is_some_and(|r| r.raft_status().role == Role::Leader)
         })
     }
 

@@ -1,24 +1,20 @@
 //! The clerk (Go `kvraft/client.go`): finds the leader and retries until done.
 
-use super::common::{
-    GetArgs, GetReply, KvErr, PutAppendArgs, PutAppendReply, PutOrAppend, RequestId,
-};
+use super::common::{GetArgs, GetReply, KvErr, PutAppendArgs, PutAppendReply, PutOrAppend};
+use crate::rsm::clerk::{Answer, LeaderHint, Requests};
 use labrpc::ClientEnd;
 use std::time::Duration;
 
 /// After asking every server without success (an election is under way, or
-/// this clerk is cut off), wait this long before the next round, so a clerk
-/// does not spin while there is no leader to find.
+/// this clerk is cut off), wait this long before the next round.
 const ROUND_PAUSE: Duration = Duration::from_millis(20);
 
 /// A client of the kv service (Go `*Clerk`). One clerk does one request at a
 /// time; make one per thread.
 pub struct Clerk {
     servers: Vec<ClientEnd>,
-    /// The server that answered last time: probably the leader.
-    leader: usize,
-    client_id: u64,
-    seq: u64,
+    leader: LeaderHint,
+    ids: Requests,
 }
 
 impl Clerk {
@@ -26,18 +22,16 @@ impl Clerk {
     pub fn new(servers: Vec<ClientEnd>) -> Clerk {
         Clerk {
             servers,
-            leader: 0,
-            client_id: rand::random(),
-            seq: 0,
+            leader: LeaderHint::default(),
+            ids: Requests::default(),
         }
     }
 
     /// The current value of `key`, or "" if it has none. Retries forever.
     pub fn get(&mut self, key: &str) -> String {
-        self.seq += 1;
         let args = GetArgs {
             key: key.to_string(),
-            id: self.id(),
+            id: self.ids.next_id(),
         };
         let reply: GetReply = self.until_done("KVServer.Get", &args, |r: &GetReply| r.err);
         reply.value
@@ -54,22 +48,14 @@ impl Clerk {
     }
 
     fn put_append(&mut self, key: &str, value: &str, op: PutOrAppend) {
-        self.seq += 1;
         let args = PutAppendArgs {
             key: key.to_string(),
             value: value.to_string(),
             op,
-            id: self.id(),
+            id: self.ids.next_id(),
         };
         let _: PutAppendReply =
             self.until_done("KVServer.PutAppend", &args, |r: &PutAppendReply| r.err);
-    }
-
-    fn id(&self) -> RequestId {
-        RequestId {
-            client_id: self.client_id,
-            seq: self.seq,
-        }
     }
 
     /// Sends the request to the likely leader, then to each server in turn,
@@ -79,27 +65,21 @@ impl Clerk {
         A: serde::Serialize,
         R: serde::de::DeserializeOwned,
     {
-        let n = self.servers.len();
-        loop {
-            for _ in 0..n {
-                let tag = format!(
-                    "C{} {method} #{} to end {}",
-                    self.client_id % 10000,
-                    self.seq,
-                    self.leader
-                );
-                match self.servers[self.leader].call::<A, R>(method, args) {
-                    Ok(reply) => match err(&reply) {
-                        KvErr::Ok | KvErr::ErrNoKey => return reply,
-                        e => log::debug!(target: "CLNT", "{tag}: {e:?}"),
-                    },
-                    Err(e) => log::debug!(target: "CLNT", "{tag}: {e}"),
+        let servers = &self.servers;
+        self.leader.until_done(servers.len(), ROUND_PAUSE, |i| {
+            match servers[i].call::<A, R>(method, args) {
+                Ok(reply) => match err(&reply) {
+                    KvErr::Ok | KvErr::ErrNoKey => Answer::Done(reply),
+                    e => {
+                        log::debug!(target: "CLNT", "{method} to end {i}: {e:?}");
+                        Answer::TryNext
+                    }
+                },
+                Err(e) => {
+                    log::debug!(target: "CLNT", "{method} to end {i}: {e}");
+                    Answer::TryNext
                 }
-                self.leader = (self.leader + 1) % n;
             }
-            // A pacing timer, not synchronization: nothing can tell a clerk
-            // when a leader is elected, so it asks again a little later.
-            let _ = crossbeam_channel::after(ROUND_PAUSE).recv();
-        }
+        })
     }
 }

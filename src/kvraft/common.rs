@@ -1,5 +1,8 @@
 //! The kv service's messages (Go `kvraft/common.go`).
 
+pub use crate::kv::PutOrAppend;
+pub use crate::rsm::RequestId;
+use crate::rsm::RsmErr;
 use serde::{Deserialize, Serialize};
 
 /// The outcome of a request (Go's `Err` strings `OK`, `ErrNoKey`, `ErrWrongLeader`).
@@ -16,23 +19,13 @@ pub enum KvErr {
     ErrTimeout,
 }
 
-/// Which of the two writes a `PutAppend` is.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub enum PutOrAppend {
-    /// Replace the value.
-    Put,
-    /// Append to the value.
-    Append,
-}
-
-/// Identifies a request across retries: the clerk's id and its sequence number.
-/// A server applies each (client, seq) write at most once.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct RequestId {
-    /// Random, chosen by the clerk when it is made.
-    pub client_id: u64,
-    /// 1 for the clerk's first request, then one more per request (not per retry).
-    pub seq: u64,
+impl From<RsmErr> for KvErr {
+    fn from(e: RsmErr) -> KvErr {
+        match e {
+            RsmErr::WrongLeader => KvErr::ErrWrongLeader,
+            RsmErr::Timeout => KvErr::ErrTimeout,
+        }
+    }
 }
 
 /// Arguments of `KVServer.PutAppend`.

@@ -2,8 +2,8 @@
 //! sends Get/Put/Append to [`KvServer`]s, which agree on their order through
 //! Raft. See `notes/kvraft.md` for the path of one request.
 //!
-//! kvraft uses only Raft's public API: `make`, `start`, `get_state`,
-//! `snapshot`, `kill` and the apply channel.
+//! The server is two handlers on the replicated state machine
+//! ([`crate::rsm`]), whose state machine is the [`Store`].
 
 mod client;
 mod common;
@@ -15,3 +15,4 @@ pub use common::{
     GetArgs, GetReply, KvErr, Op, PutAppendArgs, PutAppendReply, PutOrAppend, RequestId,
 };
 pub use server::KvServer;
+pub use store::Store;

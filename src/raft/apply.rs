@@ -26,6 +26,12 @@ pub enum ApplyMsg<C> {
     Command {
         /// The entry's log index; every peer applies the same command here.
         index: u64,
+        /// The term of the entry (not in Go's struct). An index and a term
+        /// name one entry for good (the Log Matching property): a service
+        /// that called `start` and got `(index, term)` knows that the entry
+        /// applied at `index` is its own command exactly when its term is
+        /// `term` (`src/rsm/` answers its waiting requests so).
+        term: u64,
         /// The command given to `start`.
         command: C,
     },
@@ -106,6 +112,7 @@ fn next_batch<C: Command>(st: &mut State<C>) -> Vec<ApplyMsg<C>> {
         .zip(from..)
         .map(|(e, index)| ApplyMsg::Command {
             index,
+            term: e.term,
             command: e.command,
         })
         .collect();

@@ -42,7 +42,8 @@ use labrpc::{ClientEnd, Service};
 use parking_lot::{Condvar, Mutex};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
-use state::{Role, State};
+pub use state::Role;
+use state::State;
 use std::fmt::Debug;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -59,8 +60,8 @@ impl<T: Clone + Send + Debug + Serialize + DeserializeOwned + 'static> Command f
 pub struct Status {
     /// The current term.
     pub term: u64,
-    /// "follower", "candidate" or "leader".
-    pub role: &'static str,
+    /// Follower, candidate or leader.
+    pub role: Role,
     /// Index of the last log entry.
     pub last_log_index: u64,
     /// Highest index known to be committed.
@@ -161,11 +162,7 @@ impl<C: Command> Raft<C> {
         let st = self.shared.state.lock();
         Status {
             term: st.current_term,
-            role: match st.role {
-                Role::Follower => "follower",
-                Role::Candidate => "candidate",
-                Role::Leader => "leader",
-            },
+            role: st.role,
             last_log_index: st.log.last_index(),
             commit_index: st.commit_index,
             last_applied: st.last_applied,

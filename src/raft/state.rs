@@ -22,10 +22,23 @@ const ELECTION_TIMEOUT_MS: std::ops::Range<u64> = 400..700;
 
 /// What a peer is doing now (Figure 2, "Rules for Servers").
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Role {
+pub enum Role {
+    /// Answers leaders and candidates; stands when its election timer fires.
     Follower,
+    /// Asking for votes in its current term.
     Candidate,
+    /// Leads its current term: the only peer that appends entries.
     Leader,
+}
+
+impl std::fmt::Display for Role {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Role::Follower => "follower",
+            Role::Candidate => "candidate",
+            Role::Leader => "leader",
+        })
+    }
 }
 
 /// One peer's Raft state. Field names follow Figure 2.

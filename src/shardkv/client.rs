@@ -3,9 +3,11 @@
 //! and on `ErrWrongGroup` (or no answer) asks the shard master for the latest
 //! configuration and tries again.
 
-use super::common::{key2shard, GetArgs, GetReply, PutAppendArgs, PutAppendReply, ShardErr};
+use super::common::{
+    key2shard, GetArgs, GetReply, PutAppendArgs, PutAppendReply, PutOrAppend, ShardErr,
+};
 use super::server::MakeEnd;
-use crate::kvraft::{PutOrAppend, RequestId};
+use crate::rsm::clerk::{Answer, LeaderHint, Requests};
 use crate::shardmaster::{self, Config, Gid};
 use labrpc::ClientEnd;
 use std::collections::HashMap;
@@ -22,9 +24,8 @@ pub struct Clerk {
     make_end: MakeEnd,
     ends: HashMap<String, ClientEnd>,
     /// The server of each group that answered last (likely its leader).
-    leaders: HashMap<Gid, usize>,
-    client_id: u64,
-    seq: u64,
+    leaders: HashMap<Gid, LeaderHint>,
+    ids: Requests,
 }
 
 impl Clerk {
@@ -37,8 +38,7 @@ impl Clerk {
             make_end,
             ends: HashMap::new(),
             leaders: HashMap::new(),
-            client_id: rand::random(),
-            seq: 0,
+            ids: Requests::default(),
         }
     }
 
@@ -46,7 +46,7 @@ impl Clerk {
     pub fn get(&mut self, key: &str) -> String {
         let args = GetArgs {
             key: key.to_string(),
-            id: self.next_id(),
+            id: self.ids.next_id(),
         };
         let reply: GetReply = self.until_done(key, "ShardKV.Get", &args, |r: &GetReply| r.err);
         reply.value
@@ -67,18 +67,10 @@ impl Clerk {
             key: key.to_string(),
             value: value.to_string(),
             op,
-            id: self.next_id(),
+            id: self.ids.next_id(),
         };
         let _: PutAppendReply =
             self.until_done(key, "ShardKV.PutAppend", &args, |r: &PutAppendReply| r.err);
-    }
-
-    fn next_id(&mut self) -> RequestId {
-        self.seq += 1;
-        RequestId {
-            client_id: self.client_id,
-            seq: self.seq,
-        }
     }
 
     /// Sends `args` to the group serving `key`'s shard until one of its
@@ -98,27 +90,25 @@ impl Clerk {
         let shard = key2shard(key);
         loop {
             let gid = self.config.shards[shard];
-            if let Some(servers) = self.config.groups.get(&gid).cloned() {
-                let first = self.leaders.get(&gid).copied().unwrap_or(0);
-                for k in 0..servers.len() {
-                    let i = (first + k) % servers.len();
-                    let name = &servers[i];
-                    let make_end = &self.make_end;
-                    let end = self
-                        .ends
-                        .entry(name.clone())
-                        .or_insert_with(|| make_end(name));
+            if let Some(servers) = self.config.groups.get(&gid) {
+                let (ends, make_end) = (&mut self.ends, &self.make_end);
+                let hint = self.leaders.entry(gid).or_default();
+                let done = hint.round(servers.len(), |i| {
+                    let end = ends
+                        .entry(servers[i].clone())
+                        .or_insert_with(|| make_end(&servers[i]));
                     // A failed call (lost, or the server is down): try the next server.
-                    if let Ok(reply) = end.call::<A, R>(method, args) {
-                        match err(&reply) {
-                            ShardErr::Ok | ShardErr::ErrNoKey => {
-                                self.leaders.insert(gid, i);
-                                return reply;
-                            }
-                            ShardErr::ErrWrongGroup => break,
-                            _ => {}
-                        }
+                    match end.call::<A, R>(method, args) {
+                        Ok(reply) => match err(&reply) {
+                            ShardErr::Ok | ShardErr::ErrNoKey => Answer::Done(reply),
+                            ShardErr::ErrWrongGroup => Answer::GiveUp,
+                            _ => Answer::TryNext,
+                        },
+                        Err(_) => Answer::TryNext,
                     }
+                });
+                if let Some(reply) = done {
+                    return reply;
                 }
             }
             let _ = crossbeam_channel::after(ROUND_PAUSE).recv();

@@ -1,7 +1,8 @@
 //! The shardkv RPCs' arguments and replies, the operations in a group's log,
 //! and which shard a key lives in.
 
-use crate::kvraft::{PutOrAppend, RequestId};
+pub use crate::kv::PutOrAppend;
+use crate::rsm::{DuplicateTable, RequestId, RsmErr};
 use crate::shardmaster::{Config, NSHARDS};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -28,6 +29,15 @@ pub enum ShardErr {
     ErrTimeout,
     /// (Between groups) the group asked has not reached that configuration yet.
     ErrNotReady,
+}
+
+impl From<RsmErr> for ShardErr {
+    fn from(e: RsmErr) -> ShardErr {
+        match e {
+            RsmErr::WrongLeader => ShardErr::ErrWrongLeader,
+            RsmErr::Timeout => ShardErr::ErrTimeout,
+        }
+    }
 }
 
 /// Arguments of `ShardKV.Get`.
@@ -74,8 +84,8 @@ pub struct PutAppendReply {
 pub struct ShardData {
     /// Key -> value.
     pub kv: HashMap<String, String>,
-    /// Clerk id -> highest write sequence number applied to this shard.
-    pub last_seq: HashMap<u64, u64>,
+    /// The writes applied to this shard (it moves with the shard).
+    pub dups: DuplicateTable,
 }
 
 /// Arguments of `ShardKV.PullShard` (group to group): the shard's contents
@@ -164,6 +174,25 @@ pub enum ShardOp {
         /// The shard.
         shard: usize,
     },
+}
+
+impl ShardOp {
+    /// The op's name in the debug log (a client op's contents are not
+    /// interesting there; a reconfiguration step's are).
+    pub fn name(&self) -> String {
+        match self {
+            ShardOp::Get { .. } | ShardOp::PutAppend { .. } => "client op".into(),
+            ShardOp::Noop => "no-op".into(),
+            ShardOp::Reconfigure(c) => format!("Reconfigure({})", c.num),
+            ShardOp::InsertShard {
+                config_num, shard, ..
+            } => format!("InsertShard({config_num}, {shard})"),
+            ShardOp::DeleteShard { config_num, shard } => {
+                format!("DeleteShard({config_num}, {shard})")
+            }
+            ShardOp::ShardDone { config_num, shard } => format!("ShardDone({config_num}, {shard})"),
+        }
+    }
 }
 
 #[cfg(test)]

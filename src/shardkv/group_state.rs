@@ -19,8 +19,12 @@
 //! configuration's.
 
 use super::common::{key2shard, ShardData, ShardErr, ShardOp};
-use crate::kvraft::PutOrAppend;
+use crate::debug::dlog;
+use crate::kv;
+use crate::rsm::StateMachine;
+use crate::sealed::Kind;
 use crate::shardmaster::{Config, Gid, NSHARDS};
+use labrpc::codec;
 use serde::{Deserialize, Serialize};
 
 /// Where a shard stands at one group (see notes/shardkv.md's diagram).
@@ -47,8 +51,11 @@ pub(crate) struct Shard {
 
 /// The group's state: what every replica agrees on through the log.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub(crate) struct GroupState {
+pub struct GroupState {
     pub(crate) gid: Gid,
+    /// The replica's number, for the debug log only.
+    #[serde(skip)]
+    pub(crate) me: usize,
     /// The configuration this group has reached.
     pub(crate) config: Config,
     /// The one before it: where shards that are `Pulling` come from.
@@ -60,9 +67,10 @@ pub(crate) struct GroupState {
 pub(crate) type Outcome = Result<Option<String>, ShardErr>;
 
 impl GroupState {
-    pub(crate) fn new(gid: Gid) -> GroupState {
+    pub(crate) fn new(gid: Gid, me: usize) -> GroupState {
         GroupState {
             gid,
+            me,
             config: Config::default(),
             prev: Config::default(),
             shards: (0..NSHARDS)
@@ -103,7 +111,7 @@ impl GroupState {
     }
 
     /// Applies one committed operation.
-    pub(crate) fn apply(&mut self, op: &ShardOp) -> Outcome {
+    pub(crate) fn apply_op(&mut self, op: &ShardOp) -> Outcome {
         match op {
             ShardOp::Get { key, .. } => {
                 if !self.serves(key) {
@@ -116,19 +124,9 @@ impl GroupState {
                     return Err(ShardErr::ErrWrongGroup);
                 }
                 let data = &mut self.shards[key2shard(key)].data;
-                if data
-                    .last_seq
-                    .get(&id.client_id)
-                    .is_some_and(|&s| id.seq <= s)
-                {
-                    return Ok(None); // a retry of a write applied already
-                }
-                data.last_seq.insert(id.client_id, id.seq);
-                match op {
-                    PutOrAppend::Put => {
-                        data.kv.insert(key.clone(), value.clone());
-                    }
-                    PutOrAppend::Append => data.kv.entry(key.clone()).or_default().push_str(value),
+                // A retry of a write applied already changes nothing.
+                if data.dups.first_time(*id) {
+                    kv::write(&mut data.kv, key, value, *op);
                 }
                 Ok(None)
             }
@@ -233,10 +231,58 @@ impl GroupState {
     }
 }
 
+impl StateMachine for GroupState {
+    type Op = ShardOp;
+    type Output = Outcome;
+    const SNAPSHOT_KIND: Kind = Kind::ShardKvSnapshot;
+
+    /// Applies `op`; a reconfiguration step that changes a shard's status
+    /// is logged (INFO), as the story of a migration.
+    fn apply(&mut self, op: ShardOp) -> Outcome {
+        let step = !matches!(op, ShardOp::Get { .. } | ShardOp::PutAppend { .. });
+        let before = step.then(|| (self.config.num, self.statuses()));
+        let outcome = self.apply_op(&op);
+        if let Some(before) = before {
+            let after = (self.config.num, self.statuses());
+            if after != before {
+                dlog!(
+                    "INFO",
+                    self.me,
+                    0,
+                    "G{} applied {}: config {} shards {:?}",
+                    self.gid,
+                    op.name(),
+                    after.0,
+                    after.1
+                );
+            }
+        }
+        outcome
+    }
+
+    fn snapshot(&self) -> Vec<u8> {
+        codec::encode(self).expect("a group's state always encodes")
+    }
+
+    /// Refuses another group's state, and a state without [`NSHARDS`] shards.
+    fn restore(&mut self, bytes: &[u8]) -> Result<(), String> {
+        let group: GroupState = codec::decode(bytes).map_err(|e| e.message)?;
+        if group.shards.len() != NSHARDS {
+            return Err(format!("{} shards, not {NSHARDS}", group.shards.len()));
+        }
+        if group.gid != self.gid {
+            return Err(format!("it is group {}'s, not {}'s", group.gid, self.gid));
+        }
+        *self = GroupState { me: self.me, ..group };
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::kvraft::RequestId;
+    use crate::kv::PutOrAppend;
+    use crate::rsm::RequestId;
     use std::collections::BTreeMap;
 
     fn config(num: u64, shards: [Gid; NSHARDS]) -> Config {
@@ -263,18 +309,18 @@ mod tests {
 
     #[test]
     fn a_shard_moves_and_is_dropped_by_its_old_owner() {
-        let (mut a, mut b) = (GroupState::new(100), GroupState::new(101));
+        let (mut a, mut b) = (GroupState::new(100, 0), GroupState::new(101, 0));
         let c1 = config(1, [100; NSHARDS]);
         let mut c2_shards = [100; NSHARDS];
         c2_shards[key2shard("x")] = 101;
         let c2 = config(2, c2_shards);
         for g in [&mut a, &mut b] {
-            g.apply(&ShardOp::Reconfigure(c1.clone())).unwrap();
+            g.apply_op(&ShardOp::Reconfigure(c1.clone())).unwrap();
         }
-        a.apply(&put("x", "1", 1)).unwrap();
-        assert_eq!(b.apply(&put("x", "2", 2)), Err(ShardErr::ErrWrongGroup));
+        a.apply_op(&put("x", "1", 1)).unwrap();
+        assert_eq!(b.apply_op(&put("x", "2", 2)), Err(ShardErr::ErrWrongGroup));
         for g in [&mut a, &mut b] {
-            g.apply(&ShardOp::Reconfigure(c2.clone())).unwrap();
+            g.apply_op(&ShardOp::Reconfigure(c2.clone())).unwrap();
         }
         let s = key2shard("x");
         assert_eq!(a.shards[s].status, Status::Leaving);
@@ -285,7 +331,7 @@ mod tests {
         );
         assert!(!b.settled(), "b may not take configuration 3 yet");
         let data = a.shard_for_puller(2, s).unwrap();
-        b.apply(&ShardOp::InsertShard {
+        b.apply_op(&ShardOp::InsertShard {
             config_num: 2,
             shard: s,
             data,
@@ -293,9 +339,9 @@ mod tests {
         .unwrap();
         assert!(b.serves("x"), "served as soon as it arrived (challenge 2)");
         // The retried write is recognised at the new owner.
-        b.apply(&put("x", "stale", 1)).unwrap();
+        b.apply_op(&put("x", "stale", 1)).unwrap();
         assert_eq!(
-            b.apply(&ShardOp::Get {
+            b.apply_op(&ShardOp::Get {
                 key: "x".into(),
                 id: RequestId {
                     client_id: 2,
@@ -304,14 +350,14 @@ mod tests {
             }),
             Ok(Some("1".into()))
         );
-        a.apply(&ShardOp::DeleteShard {
+        a.apply_op(&ShardOp::DeleteShard {
             config_num: 2,
             shard: s,
         })
         .unwrap();
         assert_eq!(a.shards[s].status, Status::Absent);
         assert!(a.shards[s].data.kv.is_empty(), "challenge 1: dropped");
-        b.apply(&ShardOp::ShardDone {
+        b.apply_op(&ShardOp::ShardDone {
             config_num: 2,
             shard: s,
         })
@@ -329,13 +375,13 @@ mod tests {
                 shard: usize::MAX,
             },
         ] {
-            assert_eq!(a.apply(&op), Err(ShardErr::ErrWrongGroup));
+            assert_eq!(a.apply_op(&op), Err(ShardErr::ErrWrongGroup));
         }
         assert_eq!(a.shard_for_puller(2, NSHARDS), Err(ShardErr::ErrWrongGroup));
         assert_eq!(a, before);
         // Replays change nothing.
         let before = b.clone();
-        b.apply(&ShardOp::Reconfigure(c2)).unwrap();
+        b.apply_op(&ShardOp::Reconfigure(c2)).unwrap();
         assert_eq!(b, before);
     }
 }

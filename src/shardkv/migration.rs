@@ -23,6 +23,7 @@ use super::common::{
 };
 use super::group_state::Status;
 use super::server::Inner;
+use crate::rsm::clerk::{Answer, LeaderHint};
 use labrpc::ClientEnd;
 use std::time::{Duration, Instant};
 
@@ -41,13 +42,11 @@ impl Inner {
     /// The migrator thread.
     pub(super) fn migrator(&self) {
         while self.pause(MIGRATE_INTERVAL) {
-            if !self.rf.get_state().1 {
+            if !self.rsm.raft().get_state().1 {
                 continue;
             }
-            // What to do, and whom to ask, read under the lock.
-            let work: Vec<(Step, usize, u64, Vec<String>)> = {
-                let st = self.state.lock();
-                let g = &st.group;
+            // What to do, and whom to ask, read under the rsm lock.
+            let work: Vec<(Step, usize, u64, Vec<String>)> = self.rsm.read(|g| {
                 let old_owner = |s: usize| {
                     g.prev
                         .groups
@@ -67,7 +66,7 @@ impl Inner {
                     .chain(deletes)
                     .map(|(step, s)| (step, s, g.config.num, old_owner(s)))
                     .collect()
-            };
+            });
             if work.is_empty() {
                 continue;
             }
@@ -89,20 +88,21 @@ impl Inner {
             config_num: num,
             shard,
         };
-        for name in servers {
-            let reply: Option<PullShardReply> = self.call(name, "ShardKV.PullShard", &args);
-            if let Some(PullShardReply {
-                err: ShardErr::Ok,
-                data,
-            }) = reply
-            {
-                self.propose(ShardOp::InsertShard {
-                    config_num: num,
-                    shard,
+        let data = LeaderHint::default().round(servers.len(), |i| {
+            match self.call(&servers[i], "ShardKV.PullShard", &args) {
+                Some(PullShardReply {
+                    err: ShardErr::Ok,
                     data,
-                });
-                return;
+                }) => Answer::Done(data),
+                _ => Answer::TryNext,
             }
+        });
+        if let Some(data) = data {
+            self.rsm.propose(ShardOp::InsertShard {
+                config_num: num,
+                shard,
+                data,
+            });
         }
     }
 
@@ -113,15 +113,17 @@ impl Inner {
             config_num: num,
             shard,
         };
-        for name in servers {
-            let reply: Option<DeleteShardReply> = self.call(name, "ShardKV.DeleteShard", &args);
-            if let Some(DeleteShardReply { err: ShardErr::Ok }) = reply {
-                self.propose(ShardOp::ShardDone {
-                    config_num: num,
-                    shard,
-                });
-                return;
+        let dropped = LeaderHint::default().round(servers.len(), |i| {
+            match self.call(&servers[i], "ShardKV.DeleteShard", &args) {
+                Some(DeleteShardReply { err: ShardErr::Ok }) => Answer::Done(()),
+                _ => Answer::TryNext,
             }
+        });
+        if dropped.is_some() {
+            self.rsm.propose(ShardOp::ShardDone {
+                config_num: num,
+                shard,
+            });
         }
     }
 
@@ -140,7 +142,7 @@ impl Inner {
             .clone();
         let pending = end.call_async(method, args);
         pending
-            .wait_deadline(&self.kill_rx, Instant::now() + CALL_TIMEOUT)
+            .wait_deadline(&self.stopped, Instant::now() + CALL_TIMEOUT)
             .and_then(|r| r.ok())
     }
 }

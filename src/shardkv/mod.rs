@@ -6,7 +6,9 @@
 //! new owner has them, and keeps serving the shards a change does not touch
 //! (and each incoming shard as soon as it has arrived).
 //!
-//! [`ShardKv`] is a server, [`Clerk`] a client. notes/shardkv.md explains the
+//! [`ShardKv`] is a server: handlers, a poller and a migrator on the
+//! replicated state machine ([`crate::rsm`]) whose state machine is the
+//! group's [`GroupState`]. [`Clerk`] is a client. notes/shardkv.md explains the
 //! configurations as log entries, the migration protocol and who waits on what.
 
 mod client;
@@ -18,7 +20,7 @@ mod server;
 pub use client::Clerk;
 pub use common::{
     key2shard, DeleteShardArgs, DeleteShardReply, GetArgs, GetReply, PullShardArgs, PullShardReply,
-    PutAppendArgs, PutAppendReply, ShardData, ShardErr, ShardOp,
+    PutAppendArgs, PutAppendReply, PutOrAppend, ShardData, ShardErr, ShardOp,
 };
-pub use group_state::Status as ShardStatus;
+pub use group_state::{GroupState, Status as ShardStatus};
 pub use server::{GroupView, MakeEnd, ShardKv};

@@ -2,7 +2,7 @@
 
 use super::common::{SmErr, SmOp, SmReply};
 use super::config::{Config, Gid};
-use crate::kvraft::RequestId;
+use crate::rsm::clerk::{Answer, LeaderHint, Requests};
 use labrpc::ClientEnd;
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -14,9 +14,8 @@ const ROUND_PAUSE: Duration = Duration::from_millis(20);
 /// A client of the shard master (Go `*Clerk`). One request at a time.
 pub struct Clerk {
     servers: Vec<ClientEnd>,
-    leader: usize,
-    client_id: u64,
-    seq: u64,
+    leader: LeaderHint,
+    ids: Requests,
 }
 
 impl Clerk {
@@ -24,15 +23,14 @@ impl Clerk {
     pub fn new(servers: Vec<ClientEnd>) -> Clerk {
         Clerk {
             servers,
-            leader: 0,
-            client_id: rand::random(),
-            seq: 0,
+            leader: LeaderHint::default(),
+            ids: Requests::default(),
         }
     }
 
     /// Configuration `num`; -1 (or a number past the latest) for the latest.
     pub fn query(&mut self, num: i64) -> Config {
-        let id = self.next_id();
+        let id = self.ids.next_id();
         self.call("Query", SmOp::Query { num, id })
     }
 
@@ -42,68 +40,49 @@ impl Clerk {
     pub fn try_query(&mut self, num: i64) -> Option<Config> {
         let op = SmOp::Query {
             num,
-            id: self.next_id(),
+            id: self.ids.next_id(),
         };
-        let n = self.servers.len();
-        for _ in 0..n {
-            if let Ok(SmReply {
-                err: SmErr::Ok,
-                config,
-            }) = self.servers[self.leader].call::<SmOp, SmReply>("ShardMaster.Query", &op)
-            {
-                return Some(config);
-            }
-            self.leader = (self.leader + 1) % n;
-        }
-        None
+        let servers = &self.servers;
+        self.leader
+            .round(servers.len(), |i| ask(&servers[i], "ShardMaster.Query", &op))
     }
 
     /// Adds groups (gid -> servers) and rebalances.
     pub fn join(&mut self, servers: BTreeMap<Gid, Vec<String>>) {
-        let id = self.next_id();
+        let id = self.ids.next_id();
         self.call("Join", SmOp::Join { servers, id });
     }
 
     /// Removes groups and rebalances.
     pub fn leave(&mut self, gids: &[Gid]) {
-        let id = self.next_id();
+        let id = self.ids.next_id();
         let gids = gids.to_vec();
         self.call("Leave", SmOp::Leave { gids, id });
     }
 
     /// Assigns `shard` to `gid` (Go `Move`; `move` is a Rust keyword).
     pub fn move_shard(&mut self, shard: usize, gid: Gid) {
-        let id = self.next_id();
+        let id = self.ids.next_id();
         self.call("Move", SmOp::Move { shard, gid, id });
-    }
-
-    fn next_id(&mut self) -> RequestId {
-        self.seq += 1;
-        RequestId {
-            client_id: self.client_id,
-            seq: self.seq,
-        }
     }
 
     /// Sends `op` to the likely leader, then to each server in turn, until
     /// one applies it.
     fn call(&mut self, method: &str, op: SmOp) -> Config {
         let full = format!("ShardMaster.{method}");
-        let n = self.servers.len();
-        loop {
-            for _ in 0..n {
-                if let Ok(SmReply {
-                    err: SmErr::Ok,
-                    config,
-                }) = self.servers[self.leader].call::<SmOp, SmReply>(&full, &op)
-                {
-                    return config;
-                }
-                self.leader = (self.leader + 1) % n;
-            }
-            // A pacing timer, not synchronization: nothing tells a clerk when
-            // a leader is elected.
-            let _ = crossbeam_channel::after(ROUND_PAUSE).recv();
-        }
+        let servers = &self.servers;
+        self.leader
+            .until_done(servers.len(), ROUND_PAUSE, |i| ask(&servers[i], &full, &op))
+    }
+}
+
+/// One server's answer: done with a configuration, or ask the next.
+fn ask(end: &ClientEnd, method: &str, op: &SmOp) -> Answer<Config> {
+    match end.call::<SmOp, SmReply>(method, op) {
+        Ok(SmReply {
+            err: SmErr::Ok,
+            config,
+        }) => Answer::Done(config),
+        _ => Answer::TryNext,
     }
 }

@@ -1,7 +1,7 @@
 //! The shard master's messages (Go `shardmaster/common.go`).
 
 use super::config::{Config, Gid};
-use crate::kvraft::RequestId;
+use crate::rsm::{RequestId, RsmErr};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -14,6 +14,15 @@ pub enum SmErr {
     ErrWrongLeader,
     /// The request did not commit in time; the clerk retries.
     ErrTimeout,
+}
+
+impl From<RsmErr> for SmErr {
+    fn from(e: RsmErr) -> SmErr {
+        match e {
+            RsmErr::WrongLeader => SmErr::ErrWrongLeader,
+            RsmErr::Timeout => SmErr::ErrTimeout,
+        }
+    }
 }
 
 /// An operation, as it goes through the Raft log. The arguments of the four

@@ -6,8 +6,9 @@
 //! committed operations, is [`Configs`]: `Join`, `Leave`, `Move` and `Query`
 //! on a list of configurations, with the rebalancing that spreads shards
 //! over groups as evenly as possible with the fewest moves ([`rebalance`]).
-//! [`ShardMaster`] puts those operations through Raft (as kvraft does, with
-//! duplicate detection), and [`Clerk`] is its client. notes/shardkv.md
+//! [`ShardMaster`] submits those operations to the replicated state machine
+//! ([`crate::rsm`]) whose state machine is [`SmState`] (the configurations
+//! and a duplicate table), and [`Clerk`] is its client. notes/shardkv.md
 //! explains the rebalancing.
 //!
 //! Every replica must compute the same configuration from the same
@@ -17,11 +18,13 @@
 mod client;
 mod common;
 mod config;
+mod machine;
 mod rebalance;
 mod server;
 
 pub use client::Clerk;
 pub use common::{SmErr, SmOp, SmReply};
 pub use config::{Config, Configs, Gid, NSHARDS};
+pub use machine::SmState;
 pub use rebalance::rebalance;
 pub use server::ShardMaster;

@@ -783,7 +783,7 @@ fn forged_term_leaves_peers_restartable(forged: u64, description: &str) {
         if let Some(rf) = cfg.raft(i) {
             let st = rf.status();
             assert!(st.term <= MAX_TERM, "S{i} holds term {}", st.term);
-            assert_ne!(st.role, "leader", "S{i} leads past the bound");
+            assert_ne!(st.role, raft::Role::Leader, "S{i} leads past the bound");
         }
         cfg.crash1(i);
         let saved = cfg.saved(i).unwrap();

@@ -230,7 +230,7 @@ impl Checker {
                     }
                     ingest_snap(&mut inner, i, &data, Some(index)).err()
                 }
-                ApplyMsg::Command { index, command } => {
+                ApplyMsg::Command { index, command, .. } => {
                     let mut err = None;
                     if index != inner.last_applied[i] + 1 {
                         err = Some(format!(

@@ -1,7 +1,8 @@
-//! When a kv service (kvraft, shardkv) asks Raft to snapshot.
+//! When the rsm asks Raft to snapshot.
 //!
 //! Raft's saved state grows with every entry; at `maxraftstate` bytes the
-//! service hands Raft a snapshot and Raft drops the entries it covers.
+//! rsm hands Raft a snapshot of the state machine and Raft drops the
+//! entries it covers.
 
 /// When a service snapshots: when Raft's saved state has reached
 /// `maxraftstate`, and either the service has caught up with what Raft has
@@ -15,9 +16,9 @@
 /// store after every operation to cut one entry each time. The first half
 /// keeps the plain rule's promise at rest: once the service has applied
 /// everything, the state is below the limit again (the tests check it,
-/// within 2 x `maxraftstate`). A version without it let a lagging server
-/// stop at 2,017 bytes with a limit of 1,000 (`snapshot_recover_many_clients_3b`,
-/// 1 run in 200 of a loop).
+/// within 2 x `maxraftstate`). Without it, a server that lags when the
+/// clients stop can rest above the limit for good: 2,017 bytes with a limit
+/// of 1,000, once in 200 runs of `snapshot_recover_many_clients_3b`.
 pub(crate) struct SnapshotPolicy {
     max: Option<usize>,
     /// Raft's state size right after the last snapshot.
