@@ -81,4 +81,4 @@ pub mod shardmaster;
 
 pub use error::RaftError;
 pub use persister::Persister;
-pub use raft::{ApplyMsg, Command, Entry, Raft, Role, Status};
+pub use raft::{wire, ApplyMsg, Command, Entry, Raft, Role, Status};

@@ -1,8 +1,6 @@
 //! [`Cluster`]: the replicas, their ends, and their saved state.
 
-use crate::kvraft::KvServer;
-use crate::shardkv::ShardKv;
-use crate::shardmaster::ShardMaster;
+use crate::rsm::RsmServer;
 use crate::{Persister, RaftError, Role, Status};
 use labrpc::{ClientEnd, Network, Server, Service};
 use parking_lot::Mutex;
@@ -20,25 +18,20 @@ pub trait Replica: Send + Sync + 'static {
     fn kill(&self);
 }
 
-/// The services built on Raft all look alike to the kit: their own service
-/// and their Raft's on one server, Raft's status, and `kill`.
-macro_rules! raft_service_replica {
-    ($($t:ty),*) => {$(
-        impl Replica for $t {
-            fn services(&self) -> Vec<Service> {
-                vec![self.service(), self.raft().service()]
-            }
-            fn raft_status(&self) -> Status {
-                self.raft().status()
-            }
-            fn kill(&self) {
-                <$t>::kill(self)
-            }
-        }
-    )*};
+/// Every server on the replicated state machine looks alike to the kit:
+/// its own service and its Raft's on one labrpc server, Raft's status, and
+/// `kill`. (The Raft tester's bare peer is the other kind of replica.)
+impl<T: RsmServer> Replica for T {
+    fn services(&self) -> Vec<Service> {
+        vec![self.service(), self.rsm().raft().service()]
+    }
+    fn raft_status(&self) -> Status {
+        self.rsm().raft().status()
+    }
+    fn kill(&self) {
+        RsmServer::kill(self)
+    }
 }
-
-raft_service_replica!(KvServer, ShardMaster, ShardKv);
 
 /// Starts replica `me` with ends to its peers and a persister: a service's
 /// `start`, with any extra arguments already bound (e.g. `ShardMaster::start`).

@@ -5,7 +5,7 @@
 
 use super::common::{GetArgs, GetReply, KvErr, Op, PutAppendArgs, PutAppendReply};
 use super::store::Store;
-use crate::rsm::Rsm;
+use crate::rsm::{Rsm, RsmServer};
 use crate::{Persister, Raft, RaftError};
 use labrpc::{ClientEnd, Service};
 
@@ -35,7 +35,9 @@ impl KvServer {
     pub fn service(&self) -> Service {
         let (a, b) = (self.rsm.downgrade(), self.rsm.downgrade());
         Service::new("KVServer")
-            .method_or_fail("Get", move |args: GetArgs| a.upgrade().map(|r| get(&r, args)))
+            .method_or_fail("Get", move |args: GetArgs| {
+                a.upgrade().map(|r| get(&r, args))
+            })
             .method_or_fail("PutAppend", move |args: PutAppendArgs| {
                 b.upgrade().map(|r| put_append(&r, args))
             })
@@ -61,6 +63,16 @@ impl KvServer {
     /// Stops the server and its Raft peer; returns when their threads have exited.
     pub fn kill(&self) {
         self.rsm.kill();
+    }
+}
+
+impl RsmServer for KvServer {
+    type Machine = Store;
+    fn rsm(&self) -> &Rsm<Store> {
+        KvServer::rsm(self)
+    }
+    fn service(&self) -> Service {
+        KvServer::service(self)
     }
 }
 

@@ -30,6 +30,7 @@ mod snapshot;
 mod state;
 mod state_machine;
 mod validate;
+pub mod wire;
 
 pub use apply::ApplyMsg;
 pub use log::Entry;

@@ -153,6 +153,12 @@ mod tests {
             assert_eq!(r.log.entries(), st.log.entries());
         };
         check(&mut st);
+        // The public layout (`raft::wire`) decodes what was saved.
+        let saved = sealed::open(Kind::RaftState, &persister.read_raft_state())
+            .unwrap()
+            .to_vec();
+        let w: crate::wire::PersistedState<String> = codec::decode(&saved).unwrap();
+        assert_eq!(w.log.entries.len(), 0);
         st.current_term = 3;
         st.voted_for = Some(2);
         for i in 1..=10u64 {
@@ -173,5 +179,16 @@ mod tests {
         check(&mut st);
         st.log.compact_to(20, 3); // past the end: the log is replaced
         check(&mut st);
+        let w: crate::wire::PersistedState<String> =
+            codec::decode(sealed::open(Kind::RaftState, &persister.read_raft_state()).unwrap())
+                .unwrap();
+        assert_eq!(
+            (w.current_term, w.voted_for, w.snapshot_crc),
+            (st.current_term, st.voted_for, st.snapshot_crc)
+        );
+        assert_eq!(
+            (w.log.base_index, w.log.base_term, &w.log.entries[..]),
+            (20, 3, st.log.entries())
+        );
     }
 }

@@ -1,7 +1,8 @@
 //! Raft's messages and its one doorway to the network.
 //!
 //! The argument and reply structs are Figure 2's (plus InstallSnapshot from
-//! Figure 13, and the conflict hint of the lab's fast log backup). This is the
+//! Figure 13, and the conflict hint of the lab's fast log backup), public as
+//! `raft::wire` so that tools and tests build real messages. This is the
 //! only file that knows labrpc's API: a real transport would replace it and
 //! nothing else.
 
@@ -20,57 +21,78 @@ pub(crate) const INSTALL_SNAPSHOT: &str = "Raft.InstallSnapshot";
 
 /// RequestVote arguments (Figure 2).
 #[derive(Clone, Debug, Serialize, Deserialize)]
-pub(crate) struct RequestVoteArgs {
-    pub(crate) term: u64,
-    pub(crate) candidate_id: usize,
-    pub(crate) last_log_index: u64,
-    pub(crate) last_log_term: u64,
+pub struct RequestVoteArgs {
+    /// The candidate's term.
+    pub term: u64,
+    /// The candidate asking for the vote.
+    pub candidate_id: usize,
+    /// Index of the candidate's last log entry (§5.4).
+    pub last_log_index: u64,
+    /// Term of the candidate's last log entry.
+    pub last_log_term: u64,
 }
 
 /// RequestVote results (Figure 2).
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
-pub(crate) struct RequestVoteReply {
-    pub(crate) term: u64,
-    pub(crate) vote_granted: bool,
+pub struct RequestVoteReply {
+    /// The current term, for the candidate to update itself.
+    pub term: u64,
+    /// True means the candidate received the vote.
+    pub vote_granted: bool,
 }
 
 /// AppendEntries arguments (Figure 2); no entries means a heartbeat.
 #[derive(Clone, Debug, Serialize, Deserialize)]
-pub(crate) struct AppendEntriesArgs<C> {
-    pub(crate) term: u64,
-    pub(crate) leader_id: usize,
-    pub(crate) prev_log_index: u64,
-    pub(crate) prev_log_term: u64,
-    pub(crate) entries: Vec<Entry<C>>,
-    pub(crate) leader_commit: u64,
+pub struct AppendEntriesArgs<C> {
+    /// The leader's term.
+    pub term: u64,
+    /// So the follower knows who leads.
+    pub leader_id: usize,
+    /// Index of the log entry just before the new ones.
+    pub prev_log_index: u64,
+    /// Term of the entry at `prev_log_index`.
+    pub prev_log_term: u64,
+    /// Entries to store (empty for a heartbeat).
+    pub entries: Vec<Entry<C>>,
+    /// The leader's commit index.
+    pub leader_commit: u64,
 }
 
 /// AppendEntries results (Figure 2), with the follower's hint for fast backup:
 /// on a mismatch, the term of its conflicting entry and the first index it
 /// holds for that term (or, if its log is too short, its length + 1).
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
-pub(crate) struct AppendEntriesReply {
-    pub(crate) term: u64,
-    pub(crate) success: bool,
-    pub(crate) conflict_index: u64,
-    pub(crate) conflict_term: Option<u64>,
+pub struct AppendEntriesReply {
+    /// The current term, for the leader to update itself.
+    pub term: u64,
+    /// True if the follower held an entry matching `prev_log_index` and `prev_log_term`.
+    pub success: bool,
+    /// On a mismatch: where the leader should back up to.
+    pub conflict_index: u64,
+    /// On a mismatch: the term of the follower's conflicting entry, if it has one there.
+    pub conflict_term: Option<u64>,
 }
 
 /// InstallSnapshot arguments (Figure 13), sent whole rather than in chunks.
 #[derive(Clone, Debug, Serialize, Deserialize)]
-pub(crate) struct InstallSnapshotArgs {
-    pub(crate) term: u64,
-    pub(crate) leader_id: usize,
-    pub(crate) last_included_index: u64,
-    pub(crate) last_included_term: u64,
+pub struct InstallSnapshotArgs {
+    /// The leader's term.
+    pub term: u64,
+    /// So the follower knows who leads.
+    pub leader_id: usize,
+    /// The snapshot replaces every entry up to and including this index.
+    pub last_included_index: u64,
+    /// Term of the entry at `last_included_index`.
+    pub last_included_term: u64,
     /// The snapshot, shared with the persister (the network still copies it).
-    pub(crate) data: Arc<[u8]>,
+    pub data: Arc<[u8]>,
 }
 
 /// InstallSnapshot results (Figure 13).
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
-pub(crate) struct InstallSnapshotReply {
-    pub(crate) term: u64,
+pub struct InstallSnapshotReply {
+    /// The current term, for the leader to update itself.
+    pub term: u64,
 }
 
 /// Builds the `Raft` service whose handlers call into `shared`.

@@ -24,9 +24,9 @@ use super::rpc::{AppendEntriesArgs, InstallSnapshotArgs, RequestVoteArgs};
 /// only ever makes a new term by standing for election ([`may_stand`]), which
 /// it does not do at `MAX_TERM`. So no peer can hold, save or send a term
 /// that it or another peer would refuse.
-pub(crate) const MAX_TERM: u64 = 1 << 62;
+pub const MAX_TERM: u64 = 1 << 62;
 /// See [`MAX_TERM`].
-pub(crate) const MAX_INDEX: u64 = 1 << 62;
+pub const MAX_INDEX: u64 = 1 << 62;
 
 /// Why a message or a state was refused.
 pub(crate) type Refusal = String;

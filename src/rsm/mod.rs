@@ -39,7 +39,7 @@ use crate::debug::dlog;
 use crate::sealed::Kind;
 use crate::{Command, Persister, Raft, RaftError};
 use crossbeam_channel::{bounded, select, Receiver, Sender};
-use labrpc::ClientEnd;
+use labrpc::{ClientEnd, Service};
 use parking_lot::Mutex;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -79,6 +79,23 @@ pub trait StateMachine: Send + 'static {
     /// (Go `Restore`). Refuses, leaving the state as it was, bytes that are
     /// not such a state: the rsm then stops rather than diverge.
     fn restore(&mut self, bytes: &[u8]) -> Result<(), String>;
+}
+
+/// A server built on an [`Rsm`] (kvraft's, the shard master's, shardkv's):
+/// its replicated state machine, and its own RPCs beside its Raft's. The
+/// cluster kit starts, serves and kills every such server the same way.
+pub trait RsmServer: Send + Sync + 'static {
+    /// Its state machine.
+    type Machine: StateMachine;
+    /// Its replicated state machine.
+    fn rsm(&self) -> &Rsm<Self::Machine>;
+    /// Its own labrpc service (its clients' RPCs).
+    fn service(&self) -> Service;
+    /// Stops it: the rsm, its Raft peer, and any thread of its own; returns
+    /// when they have exited.
+    fn kill(&self) {
+        self.rsm().kill()
+    }
 }
 
 /// Why a submitted op has no output (Go's `rpc.ErrWrongLeader`, plus a timeout).

@@ -24,10 +24,7 @@ pub fn seal_snapshot(kind: Kind, index: u64, state: &[u8]) -> Vec<u8> {
 pub fn open_snapshot(kind: Kind, bytes: &[u8]) -> Result<(u64, &[u8]), String> {
     let payload = sealed::open(kind, bytes)?;
     if payload.len() < 8 {
-        return Err(format!(
-            "{} bytes, too short for the index",
-            payload.len()
-        ));
+        return Err(format!("{} bytes, too short for the index", payload.len()));
     }
     let (index, state) = payload.split_at(8);
     let index = u64::from_le_bytes(index.try_into().expect("8 bytes"));

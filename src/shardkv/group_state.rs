@@ -273,7 +273,10 @@ impl StateMachine for GroupState {
         if group.gid != self.gid {
             return Err(format!("it is group {}'s, not {}'s", group.gid, self.gid));
         }
-        *self = GroupState { me: self.me, ..group };
+        *self = GroupState {
+            me: self.me,
+            ..group
+        };
         Ok(())
     }
 }

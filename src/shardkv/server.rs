@@ -22,7 +22,7 @@ use super::common::{
 };
 use super::group_state::{GroupState, Outcome};
 use crate::debug::dlog;
-use crate::rsm::Rsm;
+use crate::rsm::{Rsm, RsmServer};
 use crate::shardmaster::{self, Gid, NSHARDS};
 use crate::{Persister, Raft, RaftError};
 use crossbeam_channel::{select, Receiver};
@@ -134,6 +134,19 @@ impl ShardKv {
         for t in std::mem::take(&mut *s.threads.lock()) {
             let _ = t.join();
         }
+    }
+}
+
+impl RsmServer for ShardKv {
+    type Machine = GroupState;
+    fn rsm(&self) -> &Rsm<GroupState> {
+        ShardKv::rsm(self)
+    }
+    fn service(&self) -> Service {
+        ShardKv::service(self)
+    }
+    fn kill(&self) {
+        ShardKv::kill(self)
     }
 }
 
@@ -260,10 +273,7 @@ impl Inner {
     fn poller(&self, sm: &mut shardmaster::Clerk) {
         while self.pause(POLL_INTERVAL) {
             self.rsm.commit_earlier_terms(ShardOp::Noop);
-            let Some(next) = self
-                .rsm
-                .read(|g| g.settled().then_some(g.config.num + 1))
-            else {
+            let Some(next) = self.rsm.read(|g| g.settled().then_some(g.config.num + 1)) else {
                 continue;
             };
             if !self.rsm.raft().get_state().1 {

@@ -43,8 +43,9 @@ impl Clerk {
             id: self.ids.next_id(),
         };
         let servers = &self.servers;
-        self.leader
-            .round(servers.len(), |i| ask(&servers[i], "ShardMaster.Query", &op))
+        self.leader.round(servers.len(), |i| {
+            ask(&servers[i], "ShardMaster.Query", &op)
+        })
     }
 
     /// Adds groups (gid -> servers) and rebalances.

@@ -5,7 +5,7 @@
 use super::common::{SmErr, SmOp, SmReply};
 use super::config::Config;
 use super::machine::SmState;
-use crate::rsm::Rsm;
+use crate::rsm::{Rsm, RsmServer};
 use crate::{Persister, Raft, RaftError};
 use labrpc::{ClientEnd, Service};
 
@@ -55,6 +55,16 @@ impl ShardMaster {
     /// Stops the server and its Raft peer; returns when their threads have exited.
     pub fn kill(&self) {
         self.rsm.kill();
+    }
+}
+
+impl RsmServer for ShardMaster {
+    type Machine = SmState;
+    fn rsm(&self) -> &Rsm<SmState> {
+        ShardMaster::rsm(self)
+    }
+    fn service(&self) -> Service {
+        ShardMaster::service(self)
     }
 }
 

@@ -15,11 +15,15 @@ use crate::common::kv_generic::{check, put};
 use crate::common::raft_config::{self, Cmd};
 use labrpc::{checksum, codec, ClientEnd, Network, RpcError};
 use raft::kvraft::{KvServer, Op};
+use raft::rsm::{open_snapshot, seal_snapshot};
 use raft::sealed::{self, Kind};
+use raft::wire::{
+    AppendEntriesArgs, AppendEntriesReply, InstallSnapshotArgs, PersistedLog, PersistedState,
+    RequestVoteArgs, RequestVoteReply, MAX_TERM,
+};
 use raft::{Entry, Persister, Raft};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use std::collections::HashMap;
 use std::panic::AssertUnwindSafe;
 use std::time::{Duration, Instant};
 
@@ -34,14 +38,35 @@ fn cases() -> usize {
 /// The seed of every input generator here: a failure reproduces exactly.
 const SEED: u64 = 0x6824_2026;
 
-/// The largest term or index a peer accepts (`validate::MAX_TERM` in src/raft).
-const MAX_TERM: u64 = 1 << 62;
+/// A persisted Raft state's payload.
+type SavedState<C> = PersistedState<C>;
 
-/// A persisted Raft state's payload: term, vote, the snapshot's checksum,
-/// and the log (snapshot index, snapshot term, entries).
-type SavedState<C> = (u64, Option<usize>, u32, (u64, u64, Vec<Entry<C>>));
-/// A kv snapshot's payload: the index it covers, the map, the duplicate table.
-type KvSnapshot = (u64, (HashMap<String, String>, HashMap<u64, u64>));
+/// A saved state from its fields: term, vote, the snapshot's checksum, and
+/// the log (snapshot index, snapshot term, entries).
+fn state_of<C>(
+    current_term: u64,
+    voted_for: Option<usize>,
+    snapshot_crc: u32,
+    (base_index, base_term, entries): (u64, u64, Vec<Entry<C>>),
+) -> SavedState<C> {
+    PersistedState {
+        current_term,
+        voted_for,
+        snapshot_crc,
+        log: PersistedLog {
+            base_index,
+            base_term,
+            entries,
+        },
+    }
+}
+
+/// A kv snapshot's index and the store's bytes, if it opens.
+fn open_kv(bytes: &[u8]) -> Option<(u64, Vec<u8>)> {
+    open_snapshot(Kind::KvSnapshot, bytes)
+        .ok()
+        .map(|(i, b)| (i, b.to_vec()))
+}
 
 /// What happened to the inputs at one boundary.
 #[derive(Default)]
@@ -155,8 +180,8 @@ fn seal_state<C: serde::Serialize>(state: &SavedState<C>) -> Vec<u8> {
 
 /// Whether `after` holds a different entry than `before` at an index both hold.
 fn entries_differ<C: PartialEq>(before: &SavedState<C>, after: &SavedState<C>) -> bool {
-    let (b_base, _, b_entries) = &before.3;
-    let (a_base, _, a_entries) = &after.3;
+    let (b_base, b_entries) = (&before.log.base_index, &before.log.entries);
+    let (a_base, a_entries) = (&after.log.base_index, &after.log.entries);
     b_entries.iter().enumerate().any(|(k, e)| {
         let index = b_base + 1 + k as u64;
         index > *a_base
@@ -217,36 +242,46 @@ fn garbled_raft_state_is_refused() {
         }
     }
     // Impossible values under a good seal: only the checks can refuse these.
-    let (term, _, crc, (base, base_term, entries)) = original.clone();
+    let PersistedState {
+        current_term: term,
+        snapshot_crc: crc,
+        log:
+            PersistedLog {
+                base_index: base,
+                base_term,
+                entries,
+            },
+        ..
+    } = original.clone();
     let e = |t: u64| Entry {
         term: t,
         command: Cmd::Int(7),
     };
     let impossible: Vec<SavedState<Cmd>> = vec![
-        (u64::MAX, None, crc, (base, base_term, entries.clone())),
-        (MAX_TERM + 1, None, crc, (base, base_term, entries.clone())),
-        (term, Some(servers), crc, (base, base_term, entries.clone())),
-        (
+        state_of(u64::MAX, None, crc, (base, base_term, entries.clone())),
+        state_of(MAX_TERM + 1, None, crc, (base, base_term, entries.clone())),
+        state_of(term, Some(servers), crc, (base, base_term, entries.clone())),
+        state_of(
             term,
             Some(usize::MAX),
             crc,
             (base, base_term, entries.clone()),
         ),
-        (0, Some(1), crc, (0, 0, vec![])),
-        (term, None, crc, (u64::MAX, base_term, entries.clone())),
-        (term, None, crc, (base, 0, entries.clone())),
-        (term, None, crc, (0, base_term, vec![])),
-        (term, None, crc, (base, base_term, vec![e(term + 1)])),
-        (
+        state_of(0, Some(1), crc, (0, 0, vec![])),
+        state_of(term, None, crc, (u64::MAX, base_term, entries.clone())),
+        state_of(term, None, crc, (base, 0, entries.clone())),
+        state_of(term, None, crc, (0, base_term, vec![])),
+        state_of(term, None, crc, (base, base_term, vec![e(term + 1)])),
+        state_of(
             term,
             None,
             crc,
             (base, base_term, vec![e(term), e(term - 1)]),
         ),
-        (term, None, crc, (base, base_term, vec![e(0)])),
-        (term, None, crc, (MAX_TERM, base_term, vec![e(term)])),
-        (term, None, crc, (0, 0, vec![])), // the snapshot beside index 0
-        (term, None, crc ^ 1, (base, base_term, entries.clone())),
+        state_of(term, None, crc, (base, base_term, vec![e(0)])),
+        state_of(term, None, crc, (MAX_TERM, base_term, vec![e(term)])),
+        state_of(term, None, crc, (0, 0, vec![])), // the snapshot beside index 0
+        state_of(term, None, crc ^ 1, (base, base_term, entries.clone())),
     ];
     let n_impossible = impossible.len();
     for s in &impossible {
@@ -265,9 +300,56 @@ fn garbled_raft_state_is_refused() {
     cfg.end();
 }
 
-/// The reply payloads of the three Raft RPCs, as tuples of their fields.
-type VoteReply = (u64, bool);
-type AppendReply = (u64, bool, u64, Option<u64>);
+/// A RequestVote's bytes, from its fields in order.
+fn rv(
+    term: u64,
+    candidate_id: usize,
+    last_log_index: u64,
+    last_log_term: u64,
+) -> Result<Vec<u8>, codec::CodecError> {
+    codec::encode(&RequestVoteArgs {
+        term,
+        candidate_id,
+        last_log_index,
+        last_log_term,
+    })
+}
+
+/// An AppendEntries's bytes, from its fields in order.
+fn ae(
+    term: u64,
+    leader_id: usize,
+    prev_log_index: u64,
+    prev_log_term: u64,
+    entries: Vec<Entry<Cmd>>,
+    leader_commit: u64,
+) -> Result<Vec<u8>, codec::CodecError> {
+    codec::encode(&AppendEntriesArgs {
+        term,
+        leader_id,
+        prev_log_index,
+        prev_log_term,
+        entries,
+        leader_commit,
+    })
+}
+
+/// An InstallSnapshot's bytes, from its fields in order.
+fn is(
+    term: u64,
+    leader_id: usize,
+    last_included_index: u64,
+    last_included_term: u64,
+    data: Vec<u8>,
+) -> Result<Vec<u8>, codec::CodecError> {
+    codec::encode(&InstallSnapshotArgs {
+        term,
+        leader_id,
+        last_included_index,
+        last_included_term,
+        data: data.into(),
+    })
+}
 
 /// Garbled frames and impossible messages, sent to every peer of a live
 /// cluster: every one refused, no impossible term adopted, and the
@@ -302,26 +384,23 @@ fn garbled_and_impossible_rpcs_are_refused() {
         let (method, payload) = match rng.random_range(0..14) {
             0 => (
                 "RequestVote",
-                codec::encode(&(term + 1, servers + rng.random_range(0..9), last, term)),
+                rv(term + 1, servers + rng.random_range(0..9), last, term),
             ),
-            1 => ("RequestVote", codec::encode(&(term + 1, to, last, term))),
-            2 => ("RequestVote", codec::encode(&(huge, other, last, term))),
-            3 => (
-                "RequestVote",
-                codec::encode(&(term + 1, other, last, term + 2)),
-            ),
-            4 => ("RequestVote", codec::encode(&(term + 1, other, 0u64, term))),
+            1 => ("RequestVote", rv(term + 1, to, last, term)),
+            2 => ("RequestVote", rv(huge, other, last, term)),
+            3 => ("RequestVote", rv(term + 1, other, last, term + 2)),
+            4 => ("RequestVote", rv(term + 1, other, 0u64, term)),
             5 => (
                 "AppendEntries",
-                codec::encode(&(term, servers + 1, last, term, vec![cmd(1)], last)),
+                ae(term, servers + 1, last, term, vec![cmd(1)], last),
             ),
             6 => (
                 "AppendEntries",
-                codec::encode(&(huge, other, last, term, Vec::<Entry<Cmd>>::new(), last)),
+                ae(huge, other, last, term, Vec::<Entry<Cmd>>::new(), last),
             ),
             7 => (
                 "AppendEntries",
-                codec::encode(&(term, other, last, term + 1, Vec::<Entry<Cmd>>::new(), last)),
+                ae(term, other, last, term + 1, Vec::<Entry<Cmd>>::new(), last),
             ),
             8 => {
                 let down = vec![
@@ -331,36 +410,27 @@ fn garbled_and_impossible_rpcs_are_refused() {
                         command: Cmd::Int(2),
                     },
                 ];
-                (
-                    "AppendEntries",
-                    codec::encode(&(term, other, last, term, down, last)),
-                )
+                ("AppendEntries", ae(term, other, last, term, down, last))
             }
             9 => {
                 let future = vec![Entry {
                     term: term + 1,
                     command: Cmd::Int(3),
                 }];
-                (
-                    "AppendEntries",
-                    codec::encode(&(term, other, last, term, future, last)),
-                )
+                ("AppendEntries", ae(term, other, last, term, future, last))
             }
             10 => (
                 "AppendEntries",
-                codec::encode(&(term, other, huge, term, vec![cmd(4)], huge)),
+                ae(term, other, huge, term, vec![cmd(4)], huge),
             ),
-            11 => (
-                "InstallSnapshot",
-                codec::encode(&(term, other, huge, term, vec![1u8; 8])),
-            ),
+            11 => ("InstallSnapshot", is(term, other, huge, term, vec![1u8; 8])),
             12 => (
                 "InstallSnapshot",
-                codec::encode(&(term, other, small, term + 1, vec![1u8; 8])),
+                is(term, other, small, term + 1, vec![1u8; 8]),
             ),
             _ => (
                 "InstallSnapshot",
-                codec::encode(&(term, servers + 2, small, term, vec![1u8; 8])),
+                is(term, servers + 2, small, term, vec![1u8; 8]),
             ),
         };
         let frame = checksum::seal(payload.unwrap());
@@ -371,9 +441,11 @@ fn garbled_and_impossible_rpcs_are_refused() {
         match guarded(move || end.call_raw(&m, frame)) {
             Guarded::Done(Ok(reply)) => {
                 let refused = match method.as_str() {
-                    "Raft.RequestVote" => codec::decode::<VoteReply>(&reply).is_ok_and(|r| !r.1),
+                    "Raft.RequestVote" => {
+                        codec::decode::<RequestVoteReply>(&reply).is_ok_and(|r| !r.vote_granted)
+                    }
                     "Raft.AppendEntries" => {
-                        codec::decode::<AppendReply>(&reply).is_ok_and(|r| !r.1)
+                        codec::decode::<AppendEntriesReply>(&reply).is_ok_and(|r| !r.success)
                     }
                     _ => codec::decode::<u64>(&reply).is_ok_and(|t| t < MAX_TERM),
                 };
@@ -415,15 +487,12 @@ fn garbled_and_impossible_rpcs_are_refused() {
             let (method, payload) = match k % 3 {
                 0 => (
                     "Raft.AppendEntries",
-                    codec::encode(&(term, leader, last, term, Vec::<Entry<Cmd>>::new(), last)),
+                    ae(term, leader, last, term, Vec::<Entry<Cmd>>::new(), last),
                 ),
-                1 => (
-                    "Raft.RequestVote",
-                    codec::encode(&(term, leader, last, term)),
-                ),
+                1 => ("Raft.RequestVote", rv(term, leader, last, term)),
                 _ => (
                     "Raft.InstallSnapshot",
-                    codec::encode(&(term, leader, last, term, vec![9u8; 32])),
+                    is(term, leader, last, term, vec![9u8; 32]),
                 ),
             };
             (method, mutate(&mut rng, &checksum::seal(payload.unwrap())))
@@ -514,13 +583,12 @@ fn garbled_kv_snapshot_is_refused() {
         kvs,
     } = kv_with_snapshot("Test (integrity): garbled kv snapshots are refused");
     let original: SavedState<Op> = open_state(&state).expect("a good state opens");
-    let kv_original: KvSnapshot =
-        codec::decode(sealed::open(Kind::KvSnapshot, &snap).unwrap()).unwrap();
+    let kv_original = open_kv(&snap).expect("the kv snapshot opens");
     let nowhere = Network::new();
     // The saved state, rewritten to name `snapshot`'s checksum.
     let bound_to = |snapshot: &[u8]| {
         let mut s = original.clone();
-        s.2 = checksum::crc32c(snapshot);
+        s.snapshot_crc = checksum::crc32c(snapshot);
         seal_state(&s)
     };
 
@@ -538,10 +606,7 @@ fn garbled_kv_snapshot_is_refused() {
         match outcome {
             Guarded::Done(Err(_)) => tally.refused += 1,
             Guarded::Done(Ok(())) => {
-                let after = sealed::open(Kind::KvSnapshot, &sn)
-                    .ok()
-                    .and_then(|p| codec::decode::<KvSnapshot>(p).ok());
-                if after.as_ref() == Some(&kv_original) {
+                if open_kv(&sn).as_ref() == Some(&kv_original) {
                     tally.accepted_unchanged += 1
                 } else {
                     tally.changed += 1
@@ -563,10 +628,7 @@ fn garbled_kv_snapshot_is_refused() {
     // Well sealed, well bound, but covering another index than Raft's.
     let index = kv_original.0;
     for other in [0, 1, index - 1, index + 1, index + 5, u64::MAX] {
-        let snapshot = sealed::seal(
-            Kind::KvSnapshot,
-            &codec::encode(&(other, &kv_original.1)).unwrap(),
-        );
+        let snapshot = seal_snapshot(Kind::KvSnapshot, other, &kv_original.1);
         try_one(&mut tally, bound_to(&snapshot), snapshot);
     }
     try_one(&mut tally, bound_to(&[]), Vec::new()); // no snapshot at all
@@ -583,9 +645,7 @@ fn garbled_kv_snapshot_is_refused() {
 fn garbled_install_snapshot_stops_the_kv_server() {
     let KvWithSnapshot { cfg, snap, kvs, .. } =
         kv_with_snapshot("Test (integrity): garbled InstallSnapshot data stops the kv server");
-    let index = codec::decode::<KvSnapshot>(sealed::open(Kind::KvSnapshot, &snap).unwrap())
-        .unwrap()
-        .0;
+    let (index, store) = open_kv(&snap).expect("the kv snapshot opens");
     let net = Network::new();
     let mut rng = StdRng::seed_from_u64(SEED);
     let mut tally = Tally::default();
@@ -597,12 +657,7 @@ fn garbled_install_snapshot_stops_the_kv_server() {
         let data = match k % 7 {
             _ if control => snap.clone(),
             0 => (0..rng.random_range(0..64)).map(|_| rng.random()).collect(),
-            1 => {
-                let mut kv: KvSnapshot =
-                    codec::decode(sealed::open(Kind::KvSnapshot, &snap).unwrap()).unwrap();
-                kv.0 += rng.random_range(1..10);
-                sealed::seal(Kind::KvSnapshot, &codec::encode(&kv).unwrap())
-            }
+            1 => seal_snapshot(Kind::KvSnapshot, index + rng.random_range(1..10), &store),
             _ => mutate(&mut rng, &snap),
         };
         let p = Persister::new();
@@ -614,7 +669,7 @@ fn garbled_install_snapshot_stops_the_kv_server() {
         let end = net.make_end(format!("fuzzer-{k}"));
         net.connect(format!("fuzzer-{k}"), &name);
         net.enable(format!("fuzzer-{k}"), true);
-        let frame = checksum::seal(codec::encode(&(1000u64, 1usize, index, 1u64, data)).unwrap());
+        let frame = checksum::seal(is(1000, 1, index, 1, data).unwrap());
         tally.tried += 1;
         let e = end.clone();
         match guarded(move || e.call_raw("Raft.InstallSnapshot", frame)) {
@@ -631,8 +686,7 @@ fn garbled_install_snapshot_stops_the_kv_server() {
         if kv.raft().killed() {
             stopped += 1;
             // It acknowledges nothing now.
-            let vote =
-                checksum::seal(codec::encode(&(2000u64, 2usize, index + 100, 5u64)).unwrap());
+            let vote = checksum::seal(rv(2000, 2, index + 100, 5).unwrap());
             let r = end.call_raw("Raft.RequestVote", vote);
             assert_eq!(r, Err(RpcError::Failed), "a stopped server answered");
             if KvServer::start(ends_nowhere(&net, 3), 0, p.clone(), Some(1000)).is_err() {
@@ -682,7 +736,7 @@ fn append_entries_that_disagree_with_the_snapshot_are_refused() {
     let net = Network::new();
     let snapshot = b"the service's state through 10".to_vec();
     // Term 3; the snapshot covers the log through index 10, of term 2.
-    let state: SavedState<Cmd> = (3, None, checksum::crc32c(&snapshot), (10, 2, vec![]));
+    let state: SavedState<Cmd> = state_of(3, None, checksum::crc32c(&snapshot), (10, 2, vec![]));
     let p = Persister::new();
     p.save_state_and_snapshot(seal_state(&state), snapshot);
     let (tx, _rx) = crossbeam_channel::unbounded();
@@ -700,10 +754,9 @@ fn append_entries_that_disagree_with_the_snapshot_are_refused() {
     };
     // An AppendEntries from S1 in term 3 after index 9 (term 1); whether it succeeded.
     let append = |entries: Vec<Entry<Cmd>>| -> bool {
-        let args = (3u64, 1usize, 9u64, 1u64, entries, 0u64);
-        let frame = checksum::seal(codec::encode(&args).unwrap());
+        let frame = checksum::seal(ae(3, 1, 9, 1, entries, 0).unwrap());
         let reply = end.call_raw("Raft.AppendEntries", frame).unwrap();
-        codec::decode::<AppendReply>(&reply).unwrap().1
+        codec::decode::<AppendEntriesReply>(&reply).unwrap().success
     };
     // Entries 10 and 11 of term 1; entry 10 is the snapshot's, of term 2.
     assert!(
@@ -735,7 +788,7 @@ fn a_snapshot_beside_index_zero_is_refused() {
         term: 1,
         command: Cmd::Int(1),
     };
-    let state: SavedState<Cmd> = (1, None, checksum::crc32c(&snapshot), (0, 0, vec![e]));
+    let state: SavedState<Cmd> = state_of(1, None, checksum::crc32c(&snapshot), (0, 0, vec![e]));
     let p = Persister::new();
     p.save_state_and_snapshot(seal_state(&state), snapshot);
     let (tx, _rx) = crossbeam_channel::unbounded();
@@ -760,11 +813,12 @@ fn forged_term_leaves_peers_restartable(forged: u64, description: &str) {
     for c in 1..=5u64 {
         cfg.one(c, servers, true);
     }
-    let args = (forged, 1usize, 0u64, 0u64); // RequestVote from "S1", log 0/0
-    let frame = checksum::seal(codec::encode(&args).unwrap());
+    let frame = checksum::seal(rv(forged, 1, 0, 0).unwrap()); // from "S1", log 0/0
     let reply = cfg.end_to(0).call_raw("Raft.RequestVote", frame).unwrap();
     assert!(
-        !codec::decode::<VoteReply>(&reply).unwrap().1,
+        !codec::decode::<RequestVoteReply>(&reply)
+            .unwrap()
+            .vote_granted,
         "vote granted"
     );
     // The leader hears the term in S0's replies and steps down; whoever
@@ -792,7 +846,12 @@ fn forged_term_leaves_peers_restartable(forged: u64, description: &str) {
             .unwrap_or_else(|e| panic!("S{i} cannot restart from what it saved: {e}"));
         rf.kill();
         let state: SavedState<Cmd> = open_state(&saved.read_raft_state()).unwrap();
-        let commands: Vec<Cmd> = state.3 .2.iter().map(|e| e.command.clone()).collect();
+        let commands: Vec<Cmd> = state
+            .log
+            .entries
+            .iter()
+            .map(|e| e.command.clone())
+            .collect();
         let expect: Vec<Cmd> = (1..=committed).map(Cmd::Int).collect();
         assert!(
             commands.starts_with(&expect),

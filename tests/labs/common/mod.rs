@@ -4,5 +4,6 @@
 pub mod kv_config;
 pub mod kv_generic;
 pub mod raft_config;
+pub mod rsm_config;
 pub mod shardkv_config;
 pub mod suite;

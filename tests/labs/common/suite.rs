@@ -16,7 +16,7 @@ static FREE: Condvar = Condvar::new();
 
 /// Name prefixes of the threads this project starts (Raft peers, the
 /// network, the testers' appliers and clerks). Nothing else counts as a leak.
-const OUR_THREADS: &[&str] = &["raft-", "labrpc-", "tester-", "kv-", "sm-", "skv-"];
+const OUR_THREADS: &[&str] = &["raft-", "labrpc-", "tester-", "rsm-", "skv-"];
 
 /// Names of this process's threads that belong to the project (Linux: read
 /// from `/proc/self/task/*/comm`; elsewhere the list is empty).
