@@ -1,6 +1,8 @@
 //! What the two key/value services (kvraft and shardkv) share, below both:
-//! the two kinds of write, and what a write does to a map.
+//! the clerks' messages, the client operation that goes in the log, and
+//! what it does to a map.
 
+use crate::rsm::{DuplicateTable, RequestId};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 
@@ -13,12 +15,148 @@ pub enum PutOrAppend {
     Append,
 }
 
-/// Applies one write to `map`.
-pub fn write(map: &mut HashMap<String, String>, key: &str, value: &str, op: PutOrAppend) {
-    match op {
-        PutOrAppend::Put => {
-            map.insert(key.to_string(), value.to_string());
+/// Arguments of `Get` (kvraft's `KVServer.Get`, shardkv's `ShardKV.Get`).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct GetArgs {
+    /// The key.
+    pub key: String,
+    /// Who asks (Gets change nothing, but carry it for the logs).
+    pub id: RequestId,
+}
+
+/// Reply of `Get`; `E` is the service's error type.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct GetReply<E> {
+    /// The outcome.
+    pub err: E,
+    /// The value, or "" if the key has none.
+    pub value: String,
+}
+
+/// Arguments of `PutAppend`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct PutAppendArgs {
+    /// The key.
+    pub key: String,
+    /// The value to put or append.
+    pub value: String,
+    /// Put or Append.
+    pub op: PutOrAppend,
+    /// Who asks, for duplicate detection.
+    pub id: RequestId,
+}
+
+/// Reply of `PutAppend`; `E` is the service's error type.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct PutAppendReply<E> {
+    /// The outcome.
+    pub err: E,
+}
+
+/// A clerk's operation, as it goes in the log.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ClientOp {
+    /// Read `key` (through the log, so the read is linearizable).
+    Get {
+        /// The key.
+        key: String,
+        /// The request.
+        id: RequestId,
+    },
+    /// Put or append `value` at `key`.
+    PutAppend {
+        /// The key.
+        key: String,
+        /// The value.
+        value: String,
+        /// Put or Append.
+        op: PutOrAppend,
+        /// The request, for duplicate detection.
+        id: RequestId,
+    },
+}
+
+impl From<GetArgs> for ClientOp {
+    fn from(a: GetArgs) -> ClientOp {
+        ClientOp::Get {
+            key: a.key,
+            id: a.id,
         }
-        PutOrAppend::Append => map.entry(key.to_string()).or_default().push_str(value),
+    }
+}
+
+impl From<PutAppendArgs> for ClientOp {
+    fn from(a: PutAppendArgs) -> ClientOp {
+        ClientOp::PutAppend {
+            key: a.key,
+            value: a.value,
+            op: a.op,
+            id: a.id,
+        }
+    }
+}
+
+impl ClientOp {
+    /// The request this operation came from.
+    pub fn id(&self) -> RequestId {
+        match self {
+            ClientOp::Get { id, .. } | ClientOp::PutAppend { id, .. } => *id,
+        }
+    }
+
+    /// The key it reads or writes.
+    pub fn key(&self) -> &str {
+        match self {
+            ClientOp::Get { key, .. } | ClientOp::PutAppend { key, .. } => key,
+        }
+    }
+
+    /// Applies the op to `map`: the value a Get reads (None for a missing
+    /// key, and for writes). A write that `dups` says was applied before
+    /// changes nothing.
+    pub fn apply(
+        self,
+        map: &mut HashMap<String, String>,
+        dups: &mut DuplicateTable,
+    ) -> Option<String> {
+        match self {
+            ClientOp::Get { key, .. } => map.get(&key).cloned(),
+            ClientOp::PutAppend { key, value, op, id } => {
+                if dups.first_time(id) {
+                    match op {
+                        PutOrAppend::Put => {
+                            map.insert(key, value);
+                        }
+                        PutOrAppend::Append => map.entry(key).or_default().push_str(&value),
+                    }
+                }
+                None
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn writes_apply_once() {
+        let (mut map, mut dups) = (HashMap::new(), DuplicateTable::default());
+        let id = |seq| RequestId { client_id: 1, seq };
+        let append = |seq, v: &str| ClientOp::PutAppend {
+            key: "k".into(),
+            value: v.into(),
+            op: PutOrAppend::Append,
+            id: id(seq),
+        };
+        append(1, "a").apply(&mut map, &mut dups);
+        append(1, "a").apply(&mut map, &mut dups); // a retry
+        append(2, "b").apply(&mut map, &mut dups);
+        let get = ClientOp::Get {
+            key: "k".into(),
+            id: id(3),
+        };
+        assert_eq!(get.apply(&mut map, &mut dups).as_deref(), Some("ab"));
     }
 }

@@ -28,72 +28,12 @@ impl From<RsmErr> for KvErr {
     }
 }
 
-/// Arguments of `KVServer.PutAppend`.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct PutAppendArgs {
-    /// The key.
-    pub key: String,
-    /// The value to put or append.
-    pub value: String,
-    /// Put or Append.
-    pub op: PutOrAppend,
-    /// Who asks, for duplicate detection.
-    pub id: RequestId,
-}
-
-/// Reply of `KVServer.PutAppend`.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct PutAppendReply {
-    /// The outcome.
-    pub err: KvErr,
-}
-
-/// Arguments of `KVServer.Get`.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct GetArgs {
-    /// The key.
-    pub key: String,
-    /// Who asks (Gets change nothing, but carry it for the logs).
-    pub id: RequestId,
-}
+/// Arguments of `KVServer.Get`, `KVServer.PutAppend`, and the op in the
+/// log: shared with shardkv ([`crate::kv`]).
+pub use crate::kv::{ClientOp as Op, GetArgs, PutAppendArgs};
 
 /// Reply of `KVServer.Get`.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct GetReply {
-    /// The outcome.
-    pub err: KvErr,
-    /// The value, or "" for `ErrNoKey`.
-    pub value: String,
-}
+pub type GetReply = crate::kv::GetReply<KvErr>;
 
-/// What goes in the Raft log: one client operation.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub enum Op {
-    /// Read `key` (through the log, so the read is linearizable).
-    Get {
-        /// The key.
-        key: String,
-        /// The request.
-        id: RequestId,
-    },
-    /// Put or append `value` at `key`.
-    PutAppend {
-        /// The key.
-        key: String,
-        /// The value.
-        value: String,
-        /// Put or Append.
-        op: PutOrAppend,
-        /// The request, for duplicate detection.
-        id: RequestId,
-    },
-}
-
-impl Op {
-    /// The request this operation came from.
-    pub fn id(&self) -> RequestId {
-        match self {
-            Op::Get { id, .. } | Op::PutAppend { id, .. } => *id,
-        }
-    }
-}
+/// Reply of `KVServer.PutAppend`.
+pub type PutAppendReply = crate::kv::PutAppendReply<KvErr>;

@@ -77,11 +77,7 @@ impl RsmServer for KvServer {
 }
 
 fn get(rsm: &Rsm<Store>, args: GetArgs) -> GetReply {
-    let op = Op::Get {
-        key: args.key,
-        id: args.id,
-    };
-    let (err, value) = match rsm.submit(op) {
+    let (err, value) = match rsm.submit(Op::from(args)) {
         Ok(Some(value)) => (KvErr::Ok, value),
         Ok(None) => (KvErr::ErrNoKey, String::new()),
         Err(e) => (e.into(), String::new()),
@@ -90,12 +86,8 @@ fn get(rsm: &Rsm<Store>, args: GetArgs) -> GetReply {
 }
 
 fn put_append(rsm: &Rsm<Store>, args: PutAppendArgs) -> PutAppendReply {
-    let op = Op::PutAppend {
-        key: args.key,
-        value: args.value,
-        op: args.op,
-        id: args.id,
-    };
-    let err = rsm.submit(op).map_or_else(KvErr::from, |_| KvErr::Ok);
+    let err = rsm
+        .submit(Op::from(args))
+        .map_or_else(KvErr::from, |_| KvErr::Ok);
     PutAppendReply { err }
 }

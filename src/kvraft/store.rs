@@ -7,7 +7,6 @@
 //! holds both, so duplicates are still recognised after a restart.
 
 use super::common::Op;
-use crate::kv;
 use crate::rsm::{DuplicateTable, StateMachine};
 use crate::sealed::Kind;
 use labrpc::codec;
@@ -45,15 +44,10 @@ impl StateMachine for Store {
     const SNAPSHOT_KIND: Kind = Kind::KvSnapshot;
 
     fn apply(&mut self, op: Op) -> Option<String> {
-        match op {
-            Op::Get { key, .. } => self.data.get(&key).cloned(),
-            Op::PutAppend { key, value, op, id } => {
-                if self.dups.first_time(id) || !self.check_duplicates {
-                    kv::write(&mut self.data, &key, &value, op);
-                }
-                None
-            }
+        if !self.check_duplicates {
+            self.dups = DuplicateTable::default(); // a server that forgets
         }
+        op.apply(&mut self.data, &mut self.dups)
     }
 
     /// The map and the duplicate table, in the codec's bytes.

@@ -2,7 +2,7 @@
 //! and which shard a key lives in.
 
 pub use crate::kv::PutOrAppend;
-use crate::rsm::{DuplicateTable, RequestId, RsmErr};
+use crate::rsm::{DuplicateTable, RsmErr};
 use crate::shardmaster::{Config, NSHARDS};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -40,43 +40,15 @@ impl From<RsmErr> for ShardErr {
     }
 }
 
-/// Arguments of `ShardKV.Get`.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct GetArgs {
-    /// The key.
-    pub key: String,
-    /// The request's clerk and sequence number.
-    pub id: RequestId,
-}
+/// Arguments of `ShardKV.Get`, `ShardKV.PutAppend`, and a clerk's op in
+/// the log: shared with kvraft ([`crate::kv`]).
+pub use crate::kv::{ClientOp, GetArgs, PutAppendArgs};
 
 /// Reply of `ShardKV.Get`.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct GetReply {
-    /// Ok, ErrNoKey, or why to retry.
-    pub err: ShardErr,
-    /// The value ("" if none).
-    pub value: String,
-}
-
-/// Arguments of `ShardKV.PutAppend`.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct PutAppendArgs {
-    /// The key.
-    pub key: String,
-    /// The value to write or append.
-    pub value: String,
-    /// Put or Append.
-    pub op: PutOrAppend,
-    /// The request's clerk and sequence number (writes apply once).
-    pub id: RequestId,
-}
+pub type GetReply = crate::kv::GetReply<ShardErr>;
 
 /// Reply of `ShardKV.PutAppend`.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct PutAppendReply {
-    /// Ok, or why to retry.
-    pub err: ShardErr,
-}
+pub type PutAppendReply = crate::kv::PutAppendReply<ShardErr>;
 
 /// One shard's contents: its keys and its own duplicate table, which moves
 /// with it (a write retried at the new owner is still recognised).
@@ -128,24 +100,8 @@ pub struct DeleteShardReply {
 /// reconfiguration, so that every replica takes them at the same point.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum ShardOp {
-    /// A client's Get.
-    Get {
-        /// The key.
-        key: String,
-        /// The request.
-        id: RequestId,
-    },
-    /// A client's Put or Append.
-    PutAppend {
-        /// The key.
-        key: String,
-        /// The value.
-        value: String,
-        /// Put or Append.
-        op: PutOrAppend,
-        /// The request.
-        id: RequestId,
-    },
+    /// A clerk's Get, Put or Append.
+    Client(ClientOp),
     /// Move to the next configuration.
     Reconfigure(Config),
     /// A shard pulled from its old owner arrives.
@@ -181,7 +137,7 @@ impl ShardOp {
     /// interesting there; a reconfiguration step's are).
     pub fn name(&self) -> String {
         match self {
-            ShardOp::Get { .. } | ShardOp::PutAppend { .. } => "client op".into(),
+            ShardOp::Client(_) => "client op".into(),
             ShardOp::Noop => "no-op".into(),
             ShardOp::Reconfigure(c) => format!("Reconfigure({})", c.num),
             ShardOp::InsertShard {

@@ -20,7 +20,6 @@
 
 use super::common::{key2shard, ShardData, ShardErr, ShardOp};
 use crate::debug::dlog;
-use crate::kv;
 use crate::rsm::StateMachine;
 use crate::sealed::Kind;
 use crate::shardmaster::{Config, Gid, NSHARDS};
@@ -111,29 +110,19 @@ impl GroupState {
     }
 
     /// Applies one committed operation.
-    pub(crate) fn apply_op(&mut self, op: &ShardOp) -> Outcome {
+    pub(crate) fn apply_op(&mut self, op: ShardOp) -> Outcome {
         match op {
-            ShardOp::Get { key, .. } => {
-                if !self.serves(key) {
+            ShardOp::Client(op) => {
+                if !self.serves(op.key()) {
                     return Err(ShardErr::ErrWrongGroup);
                 }
-                Ok(self.shards[key2shard(key)].data.kv.get(key).cloned())
-            }
-            ShardOp::PutAppend { key, value, op, id } => {
-                if !self.serves(key) {
-                    return Err(ShardErr::ErrWrongGroup);
-                }
-                let data = &mut self.shards[key2shard(key)].data;
-                // A retry of a write applied already changes nothing.
-                if data.dups.first_time(*id) {
-                    kv::write(&mut data.kv, key, value, *op);
-                }
-                Ok(None)
+                let data = &mut self.shards[key2shard(op.key())].data;
+                Ok(op.apply(&mut data.kv, &mut data.dups))
             }
             ShardOp::Noop => Ok(None),
             ShardOp::Reconfigure(next) => {
                 if next.num == self.config.num + 1 && self.settled() {
-                    self.reconfigure(next.clone());
+                    self.reconfigure(next);
                 }
                 Ok(None)
             }
@@ -141,7 +130,7 @@ impl GroupState {
             ShardOp::InsertShard { shard, .. }
             | ShardOp::DeleteShard { shard, .. }
             | ShardOp::ShardDone { shard, .. }
-                if *shard >= NSHARDS =>
+                if shard >= NSHARDS =>
             {
                 Err(ShardErr::ErrWrongGroup)
             }
@@ -150,27 +139,27 @@ impl GroupState {
                 shard,
                 data,
             } => {
-                let s = &mut self.shards[*shard];
-                if *config_num == self.config.num && s.status == Status::Pulling {
-                    s.data = data.clone();
+                let s = &mut self.shards[shard];
+                if config_num == self.config.num && s.status == Status::Pulling {
+                    s.data = data;
                     s.status = Status::Confirming;
                 }
                 Ok(None)
             }
             ShardOp::DeleteShard { config_num, shard } => {
-                if *config_num > self.config.num {
+                if config_num > self.config.num {
                     return Err(ShardErr::ErrNotReady);
                 }
-                let s = &mut self.shards[*shard];
-                if *config_num == self.config.num && s.status == Status::Leaving {
+                let s = &mut self.shards[shard];
+                if config_num == self.config.num && s.status == Status::Leaving {
                     s.status = Status::Absent;
                     s.data = ShardData::default();
                 }
                 Ok(None) // dropped now, or long ago
             }
             ShardOp::ShardDone { config_num, shard } => {
-                let s = &mut self.shards[*shard];
-                if *config_num == self.config.num && s.status == Status::Confirming {
+                let s = &mut self.shards[shard];
+                if config_num == self.config.num && s.status == Status::Confirming {
                     s.status = Status::Serving;
                 }
                 Ok(None)
@@ -239,10 +228,10 @@ impl StateMachine for GroupState {
     /// Applies `op`; a reconfiguration step that changes a shard's status
     /// is logged (INFO), as the story of a migration.
     fn apply(&mut self, op: ShardOp) -> Outcome {
-        let step = !matches!(op, ShardOp::Get { .. } | ShardOp::PutAppend { .. });
-        let before = step.then(|| (self.config.num, self.statuses()));
-        let outcome = self.apply_op(&op);
-        if let Some(before) = before {
+        let name = (!matches!(op, ShardOp::Client(_))).then(|| op.name());
+        let before = name.is_some().then(|| (self.config.num, self.statuses()));
+        let outcome = self.apply_op(op);
+        if let (Some(before), Some(name)) = (before, name) {
             let after = (self.config.num, self.statuses());
             if after != before {
                 dlog!(
@@ -251,7 +240,7 @@ impl StateMachine for GroupState {
                     0,
                     "G{} applied {}: config {} shards {:?}",
                     self.gid,
-                    op.name(),
+                    name,
                     after.0,
                     after.1
                 );
@@ -284,7 +273,7 @@ impl StateMachine for GroupState {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::kv::PutOrAppend;
+    use crate::kv::{ClientOp, PutOrAppend};
     use crate::rsm::RequestId;
     use std::collections::BTreeMap;
 
@@ -302,12 +291,12 @@ mod tests {
     }
 
     fn put(key: &str, value: &str, seq: u64) -> ShardOp {
-        ShardOp::PutAppend {
+        ShardOp::Client(ClientOp::PutAppend {
             key: key.into(),
             value: value.into(),
             op: PutOrAppend::Put,
             id: RequestId { client_id: 1, seq },
-        }
+        })
     }
 
     #[test]
@@ -318,12 +307,12 @@ mod tests {
         c2_shards[key2shard("x")] = 101;
         let c2 = config(2, c2_shards);
         for g in [&mut a, &mut b] {
-            g.apply_op(&ShardOp::Reconfigure(c1.clone())).unwrap();
+            g.apply_op(ShardOp::Reconfigure(c1.clone())).unwrap();
         }
-        a.apply_op(&put("x", "1", 1)).unwrap();
-        assert_eq!(b.apply_op(&put("x", "2", 2)), Err(ShardErr::ErrWrongGroup));
+        a.apply_op(put("x", "1", 1)).unwrap();
+        assert_eq!(b.apply_op(put("x", "2", 2)), Err(ShardErr::ErrWrongGroup));
         for g in [&mut a, &mut b] {
-            g.apply_op(&ShardOp::Reconfigure(c2.clone())).unwrap();
+            g.apply_op(ShardOp::Reconfigure(c2.clone())).unwrap();
         }
         let s = key2shard("x");
         assert_eq!(a.shards[s].status, Status::Leaving);
@@ -334,7 +323,7 @@ mod tests {
         );
         assert!(!b.settled(), "b may not take configuration 3 yet");
         let data = a.shard_for_puller(2, s).unwrap();
-        b.apply_op(&ShardOp::InsertShard {
+        b.apply_op(ShardOp::InsertShard {
             config_num: 2,
             shard: s,
             data,
@@ -342,25 +331,25 @@ mod tests {
         .unwrap();
         assert!(b.serves("x"), "served as soon as it arrived (challenge 2)");
         // The retried write is recognised at the new owner.
-        b.apply_op(&put("x", "stale", 1)).unwrap();
+        b.apply_op(put("x", "stale", 1)).unwrap();
         assert_eq!(
-            b.apply_op(&ShardOp::Get {
+            b.apply_op(ShardOp::Client(ClientOp::Get {
                 key: "x".into(),
                 id: RequestId {
                     client_id: 2,
                     seq: 1
                 }
-            }),
+            })),
             Ok(Some("1".into()))
         );
-        a.apply_op(&ShardOp::DeleteShard {
+        a.apply_op(ShardOp::DeleteShard {
             config_num: 2,
             shard: s,
         })
         .unwrap();
         assert_eq!(a.shards[s].status, Status::Absent);
         assert!(a.shards[s].data.kv.is_empty(), "challenge 1: dropped");
-        b.apply_op(&ShardOp::ShardDone {
+        b.apply_op(ShardOp::ShardDone {
             config_num: 2,
             shard: s,
         })
@@ -378,13 +367,13 @@ mod tests {
                 shard: usize::MAX,
             },
         ] {
-            assert_eq!(a.apply_op(&op), Err(ShardErr::ErrWrongGroup));
+            assert_eq!(a.apply_op(op), Err(ShardErr::ErrWrongGroup));
         }
         assert_eq!(a.shard_for_puller(2, NSHARDS), Err(ShardErr::ErrWrongGroup));
         assert_eq!(a, before);
         // Replays change nothing.
         let before = b.clone();
-        b.apply_op(&ShardOp::Reconfigure(c2)).unwrap();
+        b.apply_op(ShardOp::Reconfigure(c2)).unwrap();
         assert_eq!(b, before);
     }
 }

@@ -19,8 +19,8 @@ mod server;
 
 pub use client::Clerk;
 pub use common::{
-    key2shard, DeleteShardArgs, DeleteShardReply, GetArgs, GetReply, PullShardArgs, PullShardReply,
-    PutAppendArgs, PutAppendReply, PutOrAppend, ShardData, ShardErr, ShardOp,
+    key2shard, ClientOp, DeleteShardArgs, DeleteShardReply, GetArgs, GetReply, PullShardArgs,
+    PullShardReply, PutAppendArgs, PutAppendReply, PutOrAppend, ShardData, ShardErr, ShardOp,
 };
 pub use group_state::{GroupState, Status as ShardStatus};
 pub use server::{GroupView, MakeEnd, ShardKv};

@@ -17,7 +17,7 @@
 //! and every replica applies the same proposals in the same order.
 
 use super::common::{
-    DeleteShardArgs, DeleteShardReply, GetArgs, GetReply, PullShardArgs, PullShardReply,
+    ClientOp, DeleteShardArgs, DeleteShardReply, GetArgs, GetReply, PullShardArgs, PullShardReply,
     PutAppendArgs, PutAppendReply, ShardErr, ShardOp,
 };
 use super::group_state::{GroupState, Outcome};
@@ -176,11 +176,7 @@ impl Inner {
     }
 
     fn get(&self, args: GetArgs) -> GetReply {
-        let op = ShardOp::Get {
-            key: args.key,
-            id: args.id,
-        };
-        let (err, value) = match self.submit_client_op(op) {
+        let (err, value) = match self.submit_client_op(args.into()) {
             Ok(Some(value)) => (ShardErr::Ok, value),
             Ok(None) => (ShardErr::ErrNoKey, String::new()),
             Err(err) => (err, String::new()),
@@ -189,29 +185,25 @@ impl Inner {
     }
 
     fn put_append(&self, args: PutAppendArgs) -> PutAppendReply {
-        let op = ShardOp::PutAppend {
-            key: args.key,
-            value: args.value,
-            op: args.op,
-            id: args.id,
-        };
         PutAppendReply {
-            err: self.submit_client_op(op).err().unwrap_or(ShardErr::Ok),
+            err: self
+                .submit_client_op(args.into())
+                .err()
+                .unwrap_or(ShardErr::Ok),
         }
     }
 
     /// A clerk's operation: refused at once if this group does not serve the
     /// key now (the state machine checks again when it applies it: the group
     /// may reconfigure in between).
-    fn submit_client_op(&self, op: ShardOp) -> Outcome {
-        let key = match &op {
-            ShardOp::Get { key, .. } | ShardOp::PutAppend { key, .. } => key,
-            _ => unreachable!("only clerks' operations come here"),
-        };
-        if !self.rsm.read(|g| g.serves(key)) {
+    fn submit_client_op(&self, op: ClientOp) -> Outcome {
+        if !self.rsm.read(|g| g.serves(op.key())) {
             return Err(ShardErr::ErrWrongGroup);
         }
-        self.rsm.submit(op).map_err(ShardErr::from).and_then(|o| o)
+        self.rsm
+            .submit(ShardOp::Client(op))
+            .map_err(ShardErr::from)
+            .and_then(|o| o)
     }
 
     /// Another group asks for a shard it took from this one. Answered from
