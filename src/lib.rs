@@ -76,6 +76,7 @@ mod persister;
 mod raft;
 pub mod rsm;
 pub mod sealed;
+pub mod sharded;
 pub mod shardkv;
 pub mod shardmaster;
 

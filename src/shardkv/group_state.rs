@@ -27,7 +27,7 @@ use labrpc::codec;
 use serde::{Deserialize, Serialize};
 
 /// Where a shard stands at one group (see notes/shardkv.md's diagram).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Status {
     /// Not ours; no data here.
     Absent,
@@ -40,6 +40,24 @@ pub enum Status {
     /// Another group's now; kept until the new owner has it, not served.
     Leaving,
 }
+
+/// One shard's change of status at one group: what a dashboard shows of a
+/// migration as it happens (the states last milliseconds; a view that only
+/// sampled the statuses would rarely catch one).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ShardChange {
+    /// The configuration the group was at after the change.
+    pub config_num: u64,
+    /// The shard.
+    pub shard: usize,
+    /// Its status before.
+    pub from: Status,
+    /// Its status after.
+    pub to: Status,
+}
+
+/// How many recent changes a replica remembers for dashboards.
+const RECENT_CHANGES: usize = 64;
 
 /// A shard at this group: its status and contents.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -55,6 +73,10 @@ pub struct GroupState {
     /// The replica's number, for the debug log only.
     #[serde(skip)]
     pub(crate) me: usize,
+    /// The last [`RECENT_CHANGES`] status changes this replica applied, for
+    /// dashboards; not part of the replicated state (not in snapshots).
+    #[serde(skip)]
+    pub(crate) recent: std::collections::VecDeque<ShardChange>,
     /// The configuration this group has reached.
     pub(crate) config: Config,
     /// The one before it: where shards that are `Pulling` come from.
@@ -70,6 +92,7 @@ impl GroupState {
         GroupState {
             gid,
             me,
+            recent: Default::default(),
             config: Config::default(),
             prev: Config::default(),
             shards: (0..NSHARDS)
@@ -226,13 +249,26 @@ impl StateMachine for GroupState {
     const SNAPSHOT_KIND: Kind = Kind::ShardKvSnapshot;
 
     /// Applies `op`; a reconfiguration step that changes a shard's status
-    /// is logged (INFO), as the story of a migration.
+    /// is logged (INFO) and remembered in `recent`, as the story of a migration.
     fn apply(&mut self, op: ShardOp) -> Outcome {
         let name = (!matches!(op, ShardOp::Client(_))).then(|| op.name());
         let before = name.is_some().then(|| (self.config.num, self.statuses()));
         let outcome = self.apply_op(op);
         if let (Some(before), Some(name)) = (before, name) {
             let after = (self.config.num, self.statuses());
+            for (shard, (&from, &to)) in before.1.iter().zip(&after.1).enumerate() {
+                if from != to {
+                    if self.recent.len() == RECENT_CHANGES {
+                        self.recent.pop_front();
+                    }
+                    self.recent.push_back(ShardChange {
+                        config_num: after.0,
+                        shard,
+                        from,
+                        to,
+                    });
+                }
+            }
             if after != before {
                 dlog!(
                     "INFO",

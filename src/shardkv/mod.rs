@@ -22,5 +22,5 @@ pub use common::{
     key2shard, ClientOp, DeleteShardArgs, DeleteShardReply, GetArgs, GetReply, PullShardArgs,
     PullShardReply, PutAppendArgs, PutAppendReply, PutOrAppend, ShardData, ShardErr, ShardOp,
 };
-pub use group_state::{GroupState, Status as ShardStatus};
+pub use group_state::{GroupState, ShardChange, Status as ShardStatus};
 pub use server::{GroupView, MakeEnd, ShardKv};

@@ -114,6 +114,7 @@ impl ShardKv {
         self.inner.rsm.read(|g| GroupView {
             config_num: g.config.num,
             shards: g.statuses(),
+            recent: g.recent.iter().copied().collect(),
         })
     }
 
@@ -163,6 +164,8 @@ pub struct GroupView {
     pub config_num: u64,
     /// Each shard's status at this group.
     pub shards: Vec<super::ShardStatus>,
+    /// The last status changes this server applied, oldest first.
+    pub recent: Vec<super::ShardChange>,
 }
 
 impl Inner {

@@ -143,3 +143,22 @@ impl Clients {
         std::mem::take(&mut *self.history.lock())
     }
 }
+
+/// Operations per second over about the last second, from samples taken at
+/// each frame (frames jitter, so the oldest sample kept is about a second old).
+#[derive(Default)]
+pub struct Rate {
+    samples: std::collections::VecDeque<(f64, u64)>,
+}
+
+impl Rate {
+    /// Records `ops` done by `elapsed` seconds; the rate over the last second.
+    pub fn update(&mut self, elapsed: f64, ops: u64) -> f64 {
+        self.samples.push_back((elapsed, ops));
+        while self.samples.len() > 2 && elapsed - self.samples[1].0 >= 0.95 {
+            self.samples.pop_front();
+        }
+        let (t_then, ops_then) = self.samples[0];
+        (ops - ops_then) as f64 / (elapsed - t_then).max(0.001)
+    }
+}

@@ -15,6 +15,8 @@ mod clients;
 mod cluster;
 mod schedule;
 mod sharded;
+mod sharded_schedule;
+mod sharded_view;
 mod view;
 
 use clients::Clients;
@@ -119,18 +121,11 @@ fn main() -> ExitCode {
     if !o.tty {
         println!("{}", view::LINE_LEGEND);
     }
-    // (time, ops) samples of the last second or so, for the rate now.
-    let mut samples: std::collections::VecDeque<(f64, u64)> = Default::default();
+    let mut rate = clients::Rate::default();
     loop {
         let elapsed = t0.elapsed().as_secs_f64();
         let ops = clients.ops.load(std::sync::atomic::Ordering::Relaxed);
-        samples.push_back((elapsed, ops));
-        // Keep the newest sample at least about a second old (ticks jitter).
-        while samples.len() > 2 && elapsed - samples[1].0 >= 0.95 {
-            samples.pop_front();
-        }
-        let (t_then, ops_then) = samples[0];
-        let rate_now = (ops - ops_then) as f64 / (elapsed - t_then).max(0.001);
+        let rate_now = rate.update(elapsed, ops);
         for e in injector.advance(&cluster, o.peers, elapsed / total) {
             if !o.tty {
                 println!("{elapsed:5.1}s fault: {e}");

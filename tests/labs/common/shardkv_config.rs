@@ -3,45 +3,40 @@
 //! groups (gids 100, 101, 102; servers `server-<gid>-<i>`), each a kit
 //! cluster; clerks that reach any server by name.
 
-use super::suite::{randstring, SuiteLock};
-use labrpc::{ClientEnd, Network};
+use super::suite::SuiteLock;
+use labrpc::Network;
 use parking_lot::Mutex;
-use raft::kit::Cluster;
-use raft::shardkv::{Clerk, MakeEnd, ShardKv};
-use raft::shardmaster::{self, Gid, ShardMaster};
-use std::collections::BTreeMap;
+use raft::sharded::Sharded;
+use raft::shardkv::Clerk;
+use raft::shardmaster;
 use std::ops::Deref;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
-/// Shard master servers, as in the Go tester.
-const NCTRLERS: usize = 3;
 /// Replica groups.
 pub const NGROUPS: usize = 3;
 
-/// A replica group: its gid and its servers.
-pub struct Group {
-    pub gid: Gid,
-    pub cluster: Cluster<ShardKv>,
-}
-
-/// The tester's view (Go `config`).
+/// The tester's view (Go `config`): the lab 4 setup (`raft::sharded`), and
+/// what the tests count.
 pub struct ShardKvConfig {
-    pub net: Arc<Network>,
-    /// Servers per group.
-    pub n: usize,
+    pub setup: Sharded,
     pub maxraftstate: Option<usize>,
-    pub ctl: Cluster<ShardMaster>,
     /// The tester's own clerk of the shard master (Go `cfg.mck`).
     pub mck: Mutex<shardmaster::Clerk>,
-    pub groups: Vec<Group>,
     start: Instant,
     t0: Mutex<Instant>,
     rpcs0: AtomicU64,
     ops: AtomicU64,
     lock: SuiteLock,
+}
+
+impl Deref for ShardKvConfig {
+    type Target = Sharded;
+    fn deref(&self) -> &Sharded {
+        &self.setup
+    }
 }
 
 /// A running test's config; dropping it cleans up.
@@ -60,70 +55,17 @@ impl Drop for ShardKvCfg {
     }
 }
 
-/// Go `servername(gid, i)`.
-pub fn server_name(gid: Gid, i: usize) -> String {
-    format!("server-{gid}-{i}")
-}
-
-/// Ends from new names to each shard master server.
-fn ctrler_ends(net: &Network) -> Vec<ClientEnd> {
-    (0..NCTRLERS)
-        .map(|j| enabled_end(net, &format!("ctrler-{j}")))
-        .collect()
-}
-
-/// A new, enabled end to the server called `server`.
-fn enabled_end(net: &Network, server: &str) -> ClientEnd {
-    let name = randstring(20);
-    let end = net.make_end(&name);
-    net.connect(&name, server);
-    net.enable(&name, true);
-    end
-}
-
-/// Go `make_end` for servers and clerks: an end to any server by name.
-fn make_end_fn(net: &Arc<Network>) -> MakeEnd {
-    let net = net.clone();
-    Arc::new(move |server: &str| enabled_end(&net, server))
-}
-
-/// Go `make_config(t, n, unreliable, maxraftstate)`.
+/// Go `make_config(t, n, unreliable, maxraftstate)`: gids 100, 101, 102.
 pub fn make_config(n: usize, unreliable: bool, maxraftstate: Option<usize>) -> ShardKvCfg {
     let lock = SuiteLock::acquire();
-    let net = Arc::new(Network::new());
+    let net = Network::new();
     net.set_reliable(!unreliable);
-    let ctl = Cluster::named(net.clone(), "ctrler-", NCTRLERS, ShardMaster::start);
-    let groups = (0..NGROUPS)
-        .map(|gi| {
-            let gid = 100 + gi as Gid;
-            let net2 = net.clone();
-            let cluster = Cluster::named(
-                net.clone(),
-                &format!("server-{gid}-"),
-                n,
-                move |ends, me, persister| {
-                    ShardKv::start(
-                        ends,
-                        me,
-                        persister,
-                        maxraftstate,
-                        gid,
-                        ctrler_ends(&net2),
-                        make_end_fn(&net2),
-                    )
-                },
-            );
-            Group { gid, cluster }
-        })
-        .collect();
-    let mck = Mutex::new(shardmaster::Clerk::new(ctrler_ends(&net)));
+    let setup = Sharded::new(net, &[100, 101, 102], n, maxraftstate);
+    let mck = Mutex::new(setup.ctrler_clerk());
     ShardKvCfg(Arc::new(ShardKvConfig {
-        net,
-        n,
+        setup,
         maxraftstate,
-        ctl,
         mck,
-        groups,
         start: Instant::now(),
         t0: Mutex::new(Instant::now()),
         rpcs0: AtomicU64::new(0),
@@ -138,10 +80,7 @@ impl ShardKvConfig {
     }
 
     fn cleanup(&self) {
-        for g in &self.groups {
-            g.cluster.cleanup();
-        }
-        self.ctl.cleanup();
+        self.setup.cleanup();
         if thread::panicking() {
             eprintln!("network seed: replay with LABRPC_SEED={}", self.net.seed());
             return;
@@ -154,7 +93,7 @@ impl ShardKvConfig {
 
     /// A clerk with its own ends to the shard master and to any server (Go `makeClient`).
     pub fn make_client(&self) -> Clerk {
-        Clerk::new(ctrler_ends(&self.net), make_end_fn(&self.net))
+        self.setup.clerk()
     }
 
     /// Counts one clerk operation.
@@ -169,13 +108,7 @@ impl ShardKvConfig {
 
     /// Go `joinm(gis)`: groups join together.
     pub fn joinm(&self, gis: &[usize]) {
-        let m: BTreeMap<Gid, Vec<String>> = gis
-            .iter()
-            .map(|&gi| {
-                let gid = self.groups[gi].gid;
-                (gid, (0..self.n).map(|i| server_name(gid, i)).collect())
-            })
-            .collect();
+        let m = self.setup.join_args(gis);
         self.mck.lock().join(m);
     }
 
@@ -186,20 +119,8 @@ impl ShardKvConfig {
 
     /// Go `leavem(gis)`.
     pub fn leavem(&self, gis: &[usize]) {
-        let gids: Vec<Gid> = gis.iter().map(|&gi| self.groups[gi].gid).collect();
+        let gids = self.setup.gids(gis);
         self.mck.lock().leave(&gids);
-    }
-
-    /// Go `ShutdownServer(gi, i)`.
-    pub fn shutdown_server(&self, gi: usize, i: usize) {
-        self.groups[gi].cluster.shutdown_server(i);
-    }
-
-    /// Go `StartServer(gi, i)`: from its saved state, connected to its group.
-    pub fn start_server(&self, gi: usize, i: usize) {
-        let c = &self.groups[gi].cluster;
-        c.start_server(i);
-        c.connect(i, &c.all());
     }
 
     /// Go `ShutdownGroup(gi)`.
