@@ -9,10 +9,12 @@
 //! committed commands to the service. `notes/raft-design.md` tells the whole
 //! story; `src/raft/mod.rs` has the map of threads.
 //!
-//! On Raft: [`kvraft`] (lab 3's key/value service), [`shardmaster`] and
-//! [`shardkv`] (lab 4's sharded service); [`kit`] runs clusters of any of
-//! them with the tester's powers; [`linearizability`] checks what their
-//! clients saw. Everything persisted is [`sealed`] (magic, version,
+//! On Raft: [`rsm`], the replicated state machine every service stands on
+//! (the 2025 lab's `rsm` package), and on it [`kvraft`] (lab 3's key/value
+//! service), [`shardmaster`] and [`shardkv`] (lab 4's sharded service);
+//! [`kit`] runs clusters of any of them with the tester's powers, and
+//! [`sharded`] is lab 4's setup on it; [`linearizability`] checks what their
+//! clients saw. [`wire`] has Raft's messages and persisted layout as types. Everything persisted is [`sealed`] (magic, version,
 //! checksum), and every message crosses the network checksummed.
 //!
 //! The life of a peer, in the order a service sees it:
