@@ -21,7 +21,7 @@ use super::rpc::{AppendEntriesArgs, InstallSnapshotArgs, RequestVoteArgs};
 ///
 /// One rule keeps every peer able to restart and to hear every other: a term
 /// is valid if it is at most `MAX_TERM`, wherever it comes from, and a peer
-/// only ever makes a new term by standing for election ([`may_stand`]), which
+/// only ever makes a new term by standing for election (`may_stand`), which
 /// it does not do at `MAX_TERM`. So no peer can hold, save or send a term
 /// that it or another peer would refuse.
 pub const MAX_TERM: u64 = 1 << 62;
