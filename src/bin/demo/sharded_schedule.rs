@@ -81,7 +81,7 @@ impl Injector {
                 }
                 let names: Vec<String> = mine.iter().map(|i| format!("S{i}")).collect();
                 format!(
-                    "group {}'s {} restart from saved state",
+                    "group {}: {} restarted from saved state",
                     gid(gi),
                     names.join(", ")
                 )
