@@ -51,8 +51,8 @@ impl StateMachine for Store {
     }
 
     /// The map and the duplicate table, in the codec's bytes.
-    fn snapshot(&self) -> Vec<u8> {
-        codec::encode(&(&self.data, &self.dups)).expect("a kv store always encodes")
+    fn snapshot(&self, out: &mut Vec<u8>) {
+        codec::encode_into(&(&self.data, &self.dups), out).expect("a kv store always encodes")
     }
 
     fn restore(&mut self, bytes: &[u8]) -> Result<(), String> {
@@ -85,7 +85,9 @@ mod tests {
         s.apply(append(1, 1, "a")); // a retry
         s.apply(append(2, 1, "b"));
         let mut restored = Store::default();
-        restored.restore(&s.snapshot()).unwrap();
+        let mut bytes = Vec::new();
+        s.snapshot(&mut bytes);
+        restored.restore(&bytes).unwrap();
         restored.apply(append(2, 1, "b")); // a retry after a restart
         restored.apply(append(1, 2, "c"));
         let get = Op::Get {

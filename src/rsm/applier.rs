@@ -1,7 +1,7 @@
 //! The rsm's applier thread: the apply channel in, the state machine and
 //! the waiters out.
 
-use super::snapshot::{open_snapshot, seal_snapshot};
+use super::snapshot::{open_snapshot, take_snapshot};
 use super::snapshot_policy::SnapshotPolicy;
 use super::{Inner, RsmErr, StateMachine};
 use crate::debug::dlog;
@@ -61,7 +61,7 @@ impl<S: StateMachine> Inner<S> {
             // Encoded under the lock (the state must hold still), handed to
             // Raft without it: saving takes Raft's lock and the persister's,
             // and handlers need not wait for that.
-            let data = seal_snapshot(S::SNAPSHOT_KIND, index, &st.sm.snapshot());
+            let data = take_snapshot(&st.sm, index);
             drop(st);
             self.rf.snapshot(index, data);
             snapshots.taken(self.persister.raft_state_size());

@@ -33,7 +33,7 @@ mod snapshot;
 mod snapshot_policy;
 
 pub use dedup::{DuplicateTable, RequestId};
-pub use snapshot::{open_snapshot, seal_snapshot};
+pub use snapshot::{open_snapshot, seal_snapshot, take_snapshot};
 
 use crate::debug::dlog;
 use crate::sealed::Kind;
@@ -72,10 +72,12 @@ pub trait StateMachine: Send + 'static {
     /// ops from the same state give the same state on every replica.
     fn apply(&mut self, op: Self::Op) -> Self::Output;
 
-    /// The state's bytes, for a snapshot (Go `Snapshot`).
-    fn snapshot(&self) -> Vec<u8>;
+    /// Appends the state's bytes to `out`, for a snapshot (Go `Snapshot`,
+    /// which returns them; appending lets the rsm write them straight into
+    /// the sealed snapshot, without a copy of what may be a large state).
+    fn snapshot(&self, out: &mut Vec<u8>);
 
-    /// Replaces the state with one from [`StateMachine::snapshot`]'s bytes
+    /// Replaces the state with one from the bytes [`StateMachine::snapshot`] wrote
     /// (Go `Restore`). Refuses, leaving the state as it was, bytes that are
     /// not such a state: the rsm then stops rather than diverge.
     fn restore(&mut self, bytes: &[u8]) -> Result<(), String>;

@@ -285,8 +285,8 @@ impl StateMachine for GroupState {
         outcome
     }
 
-    fn snapshot(&self) -> Vec<u8> {
-        codec::encode(self).expect("a group's state always encodes")
+    fn snapshot(&self, out: &mut Vec<u8>) {
+        codec::encode_into(self, out).expect("a group's state always encodes")
     }
 
     /// Refuses another group's state, and a state without [`NSHARDS`] shards.

@@ -36,8 +36,8 @@ impl StateMachine for SmState {
         self.configs.latest().clone()
     }
 
-    fn snapshot(&self) -> Vec<u8> {
-        codec::encode(&(&self.configs, &self.dups)).expect("configurations always encode")
+    fn snapshot(&self, out: &mut Vec<u8>) {
+        codec::encode_into(&(&self.configs, &self.dups), out).expect("configurations always encode")
     }
 
     fn restore(&mut self, bytes: &[u8]) -> Result<(), String> {

@@ -48,8 +48,8 @@ impl StateMachine for Counter {
         self.n
     }
 
-    fn snapshot(&self) -> Vec<u8> {
-        codec::encode(&self.n).unwrap()
+    fn snapshot(&self, out: &mut Vec<u8>) {
+        codec::encode_into(&self.n, out).unwrap()
     }
 
     fn restore(&mut self, bytes: &[u8]) -> Result<(), String> {
