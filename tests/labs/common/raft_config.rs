@@ -297,6 +297,7 @@ impl Config {
     /// Shuts peer `i` down but keeps its persistent state (Go `crash1`): cut
     /// off, removed from the network, its persister copied, killed.
     pub fn crash1(&self, i: usize) {
+        log::debug!(target: "TEST", "crash S{i}");
         self.connected.lock()[i] = false;
         self.cluster.shutdown_server(i);
     }
@@ -337,12 +338,14 @@ impl Config {
         let mut connected = self.connected.lock();
         connected[i] = true;
         let peers: Vec<usize> = (0..self.n).filter(|&j| connected[j]).collect();
+        log::debug!(target: "TEST", "connect S{i}: connected now {peers:?}");
         self.cluster.connect(i, &peers);
     }
 
     /// Detaches peer `i` from the network (Go `disconnect`).
     pub fn disconnect(&self, i: usize) {
         self.connected.lock()[i] = false;
+        log::debug!(target: "TEST", "disconnect S{i}");
         self.cluster.disconnect(i, &self.cluster.all());
     }
 
