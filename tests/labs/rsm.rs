@@ -3,22 +3,55 @@
 //! Snapshot4C; here they end in `_rsm`, so that `4A` still selects the
 //! shard master (notes/go-to-rust.md has the map).
 
-use crate::common::rsm_config::{make_test, CounterOp, NSEC, NSRV};
+use crate::common::rsm_config::{make_test, CounterOp, RsmCfg, NSEC, NSRV};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::thread;
+use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
+
+/// `n` increments, one after another: each must read one more than the
+/// last, and every server must reach it.
+fn increments_in_order(ts: &RsmCfg, n: i64) {
+    for i in 0..n {
+        let got = ts.one_inc();
+        assert_eq!(got, i + 1, "expected {} instead of {got}", i + 1);
+        ts.check_counter(got, NSRV);
+    }
+}
+
+/// A hundred increments, the whole group shut down and restarted: replaying
+/// the log, the next increment must read 101 (the first half of Go's
+/// `TestRestartReplay4A` and `TestRestartSubmit4A`). Returns it.
+fn restart_replays(ts: &RsmCfg) -> i64 {
+    const NINC: i64 = 100;
+    increments_in_order(ts, NINC);
+    ts.shutdown_all();
+    thread::sleep(Duration::from_secs(1));
+    ts.start_all();
+    let n = ts.one_inc();
+    assert_eq!(n, NINC + 1, "expected {} got {n}", NINC + 1);
+    thread::sleep(Duration::from_secs(1));
+    n
+}
+
+/// Waits until every thread of `handles` has returned; fails with `what`
+/// if one has not by `deadline`.
+fn all_return_by<T>(handles: Vec<JoinHandle<T>>, deadline: Instant, what: &str) {
+    for h in handles {
+        while !h.is_finished() && Instant::now() < deadline {
+            thread::sleep(Duration::from_millis(10));
+        }
+        assert!(h.is_finished(), "{what}");
+        h.join().unwrap();
+    }
+}
 
 /// Each server applies every increment, in order (Go `TestBasic4A`).
 #[test]
 fn basic_rsm() {
     let ts = make_test(None);
     ts.begin("Test RSM basic");
-    for i in 0..10 {
-        let n = ts.one_inc();
-        assert_eq!(n, i + 1, "expected {} instead of {n}", i + 1);
-        ts.check_counter(n, NSRV);
-    }
+    increments_in_order(&ts, 10);
     ts.end();
 }
 
@@ -94,13 +127,11 @@ fn leader_partition_rsm() {
     ts.connect(l); // three servers: this heals the partition
 
     let deadline = Instant::now() + Duration::from_secs(1);
-    for h in submitters {
-        while !h.is_finished() && Instant::now() < deadline {
-            thread::sleep(Duration::from_millis(10));
-        }
-        assert!(h.is_finished(), "a submit after healing did not return");
-        h.join().unwrap();
-    }
+    all_return_by(
+        submitters,
+        deadline,
+        "a submit after healing did not return",
+    );
     assert_eq!(
         ok.load(Ordering::SeqCst),
         0,
@@ -113,27 +144,16 @@ fn leader_partition_rsm() {
 /// A restarted group replays its log (Go `TestRestartReplay4A`).
 #[test]
 fn restart_replay_rsm() {
-    const NINC: i64 = 100;
     let ts = make_test(None);
     ts.begin("Test Restart");
-    for i in 0..NINC {
-        let n = ts.one_inc();
-        assert_eq!(n, i + 1, "expected {} instead of {n}", i + 1);
-        ts.check_counter(n, NSRV);
-    }
-    ts.shutdown_all();
-    thread::sleep(Duration::from_secs(1));
-    ts.start_all();
-    let n = ts.one_inc();
-    assert_eq!(n, NINC + 1, "expected {} got {n}", NINC + 1);
-    thread::sleep(Duration::from_secs(1));
+    let n = restart_replays(&ts);
     ts.check_counter(n, NSRV);
     ts.end();
 }
 
 /// Submits `NSUBMIT` Nulls at once, shuts the group down, and requires every
 /// submitter to give up within the limit.
-fn nulls_through_a_shutdown(ts: &crate::common::rsm_config::RsmCfg) {
+fn nulls_through_a_shutdown(ts: &RsmCfg) {
     const NSUBMIT: usize = 100;
     let handles: Vec<_> = (0..NSUBMIT)
         .map(|_| {
@@ -144,13 +164,7 @@ fn nulls_through_a_shutdown(ts: &crate::common::rsm_config::RsmCfg) {
     thread::sleep(Duration::from_millis(20));
     ts.shutdown_all();
     let deadline = Instant::now() + NSEC + Duration::from_secs(1);
-    for h in handles {
-        while !h.is_finished() && Instant::now() < deadline {
-            thread::sleep(Duration::from_millis(20));
-        }
-        assert!(h.is_finished(), "submit didn't stop after shutdown");
-        h.join().unwrap();
-    }
+    all_return_by(handles, deadline, "submit didn't stop after shutdown");
 }
 
 /// Submits in flight when the group shuts down all return (Go `TestShutdown4A`).
@@ -166,20 +180,9 @@ fn shutdown_rsm() {
 /// restart (Go `TestRestartSubmit4A`).
 #[test]
 fn restart_submit_rsm() {
-    const NINC: i64 = 100;
     let ts = make_test(None);
     ts.begin("Test Restart and submit");
-    for i in 0..NINC {
-        let n = ts.one_inc();
-        assert_eq!(n, i + 1, "expected {} instead of {n}", i + 1);
-        ts.check_counter(n, NSRV);
-    }
-    ts.shutdown_all();
-    thread::sleep(Duration::from_secs(1));
-    ts.start_all();
-    let n = ts.one_inc();
-    assert_eq!(n, NINC + 1, "expected {} got {n}", NINC + 1);
-    thread::sleep(Duration::from_secs(1));
+    restart_replays(&ts);
     nulls_through_a_shutdown(&ts);
     ts.start_all();
     let n = ts.one_inc();

@@ -9,7 +9,6 @@ use raft::kvraft::{Clerk, KvServer};
 use std::ops::Deref;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::thread;
 use std::time::{Duration, Instant};
 
 /// The tester allows an election to take this long.
@@ -79,22 +78,12 @@ impl KvConfig {
 
     fn cleanup(&self) {
         self.cluster.cleanup();
-        if thread::panicking() {
-            eprintln!(
-                "network seed: replay with LABRPC_SEED={}",
-                self.cluster.net.seed()
-            );
-            return;
-        }
-        self.check_timeout();
-        self.lock.check_threads("kvraft test");
+        self.lock
+            .end_test(self.start, self.cluster.net.seed(), "kvraft test");
     }
 
     fn check_timeout(&self) {
-        // Enforce a two minute real-time limit on each test.
-        if self.start.elapsed() > Duration::from_secs(120) {
-            panic!("test took longer than 120 seconds");
-        }
+        super::suite::check_time_limit(self.start);
     }
 
     /// An enabled end straight to server `i` (see `Cluster::end_to`).

@@ -314,19 +314,11 @@ impl Config {
     fn cleanup(&self) {
         self.finished.store(true, Ordering::Release);
         self.cluster.cleanup();
-        if thread::panicking() {
-            eprintln!("network seed: replay with LABRPC_SEED={}", self.seed());
-            return;
-        }
-        self.check_timeout();
-        self.lock.check_threads("raft test");
+        self.lock.end_test(self.start, self.seed(), "raft test");
     }
 
     fn check_timeout(&self) {
-        // Enforce a two minute real-time limit on each test.
-        if self.start.elapsed() > Duration::from_secs(120) {
-            panic!("test took longer than 120 seconds");
-        }
+        super::suite::check_time_limit(self.start);
     }
 
     pub fn check_finished(&self) -> bool {

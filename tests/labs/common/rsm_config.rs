@@ -138,17 +138,8 @@ impl RsmTest {
 
     fn cleanup(&self) {
         self.cluster.cleanup();
-        if thread::panicking() {
-            eprintln!(
-                "network seed: replay with LABRPC_SEED={}",
-                self.cluster.net.seed()
-            );
-            return;
-        }
-        if self.start.elapsed() > Duration::from_secs(120) {
-            panic!("test took longer than 120 seconds");
-        }
-        self.lock.check_threads("rsm test");
+        self.lock
+            .end_test(self.start, self.cluster.net.seed(), "rsm test");
     }
 
     /// Starts a test: prints its description (Go `Begin`).

@@ -12,8 +12,7 @@ use raft::shardmaster;
 use std::ops::Deref;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 /// Replica groups.
 pub const NGROUPS: usize = 3;
@@ -81,14 +80,8 @@ impl ShardKvConfig {
 
     fn cleanup(&self) {
         self.setup.cleanup();
-        if thread::panicking() {
-            eprintln!("network seed: replay with LABRPC_SEED={}", self.net.seed());
-            return;
-        }
-        if self.start.elapsed() > Duration::from_secs(120) {
-            panic!("test took longer than 120 seconds");
-        }
-        self.lock.check_threads("shardkv test");
+        self.lock
+            .end_test(self.start, self.net.seed(), "shardkv test");
     }
 
     /// A clerk with its own ends to the shard master and to any server (Go `makeClient`).

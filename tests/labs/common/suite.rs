@@ -49,6 +49,19 @@ impl SuiteLock {
         SuiteLock { _private: () }
     }
 
+    /// What every harness does once its servers are gone: after a panic,
+    /// print the network seed to replay; otherwise hold the test to the
+    /// lab's two-minute limit (counted from `started`) and check that no
+    /// thread of the project is left.
+    pub fn end_test(&self, started: Instant, seed: u64, what: &str) {
+        if std::thread::panicking() {
+            eprintln!("network seed: replay with LABRPC_SEED={seed}");
+            return;
+        }
+        check_time_limit(started);
+        self.check_threads(what);
+    }
+
     /// Fails the test if any thread the project started is still alive a few
     /// seconds after cleanup (say, a Raft peer whose `kill` left one behind).
     pub fn check_threads(&self, what: &str) {
@@ -95,6 +108,13 @@ fn release_freed_memory() {
         unsafe {
             malloc_trim(0);
         }
+    }
+}
+
+/// Fails the test if it has run longer than the lab's two minutes.
+pub fn check_time_limit(started: Instant) {
+    if started.elapsed() > Duration::from_secs(120) {
+        panic!("test took longer than 120 seconds");
     }
 }
 
