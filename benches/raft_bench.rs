@@ -1,5 +1,5 @@
 //! Benchmarks of Raft and kvraft on the simulated network (the rows of the
-//! project's bench.md): commit latency and throughput, an idle cluster's CPU
+//! README's Results and notes/performance.md): commit latency and throughput, an idle cluster's CPU
 //! and RPC rate, kv operation latency and throughput, raft state size under
 //! snapshots, and the linearizability checker's speed.
 //!
@@ -501,7 +501,7 @@ fn recorded_history(clients: usize, per_client: usize, keys: usize) -> Vec<KvOpe
     history
 }
 
-/// bench.md's `checker_50_clients_ms`: 50 clerks, 2,000 operations
+/// The `checker_50_clients_ms` row: 50 clerks, 2,000 operations
 /// recorded from the kv service on 10 keys; each history checked with one
 /// worker and with one per core, for the speed-up of searching keys side by side.
 fn checker_recorded(histories: usize) {

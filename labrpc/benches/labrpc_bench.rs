@@ -1,5 +1,5 @@
-//! Benchmarks of the simulated network (see `../shared/spec/bench.md` in the
-//! project's reference material): sequential call latency, throughput with 16
+//! Benchmarks of the simulated network (their figures are in the README's
+//! Results and notes/labrpc.md): sequential call latency, throughput with 16
 //! client threads, and the OS threads alive while 1,000 calls are delayed.
 //!
 //! `cargo bench -p labrpc` runs the full version; `-- --quick` (or

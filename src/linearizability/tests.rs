@@ -222,7 +222,7 @@ fn unknown_only_when_nothing_is_illegal() {
 
 #[test]
 fn the_deadline_holds() {
-    // bench.md's bound: the limit + 5% + 20 ms. Every search polls the clock
+    // The checker's deadline bound: the limit + 5% + 20 ms. Every search polls the clock
     // every 256 steps (well under a millisecond), and dropping a memo is a
     // handful of frees.
     let mut h = hard_key("a", 0);
