@@ -16,6 +16,7 @@ mod kvraft_3A;
 mod kvraft_3B;
 mod lincheck;
 mod looper_selftest;
+mod notes_snippets;
 mod raft_2A;
 mod raft_2B;
 mod raft_2C;
