@@ -203,7 +203,7 @@ fn broken_server_is_caught_3a() {
 
 /// Not in the Go lab: a leader cut off in a minority must not keep a request
 /// waiting for the whole commit timeout (800 ms). It stops leading within
-/// about three heartbeats when no majority answers (check-quorum), and Raft
+/// about five heartbeats when no majority answers (check-quorum), and Raft
 /// tells the kv server, which answers the waiting request `ErrWrongLeader`
 /// so that the clerk moves on. Without that the answer is `ErrTimeout`.
 #[test]
