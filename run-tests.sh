@@ -4,6 +4,7 @@
 #
 #   ./run-tests.sh [-n ITER=100] [-p WORKERS=#cores] [-t SECS=300] [-o DIR]
 #                  [-a] [-v LEVEL] [--release|--debug] PATTERN...
+#   ./run-tests.sh --report [PATTERN...]
 #
 # PATTERN selects tests as `cargo test PATTERN` does (a substring of the test's
 # name), but case-insensitively, so 2B and 2b are the same; a PATTERN that is a
@@ -20,9 +21,19 @@
 #               timing bounds assume an optimized build)
 #   --debug     build and run the debug profile
 #   --dry-run   build, list what would run, run nothing
+#   --report    build and run nothing; print, for each test in the ledger
+#               (below) whose name matches a PATTERN (all without one): its
+#               runs, failures, failure rate with a 95% upper bound, mean and
+#               longest seconds, first and last failing commit, and every
+#               failing run's time, commit, seed and log
 #
 # Each run gets its own LABRPC_SEED, written at the top of its log, so the
 # network's random choices of a failing run can be replayed.
+# Every run is also appended to a ledger, rpc-logs/ledger.tsv (or the file
+# RUN_TESTS_LEDGER names), one line per run: time (UTC), commit (+dirty when
+# the working tree differed from it), test, passed/failed/hung, seconds,
+# seed, and the kept log or "-". It outlives the output folders: --report
+# reads it.
 # The last line is "N passed, M failed"; the exit status is 1 if any run failed.
 set -u -o pipefail
 
@@ -34,6 +45,7 @@ keep_all=0
 level=""
 profile=(--release)
 dry_run=0
+report=0
 patterns=()
 
 usage() {
@@ -58,16 +70,87 @@ while [ $# -gt 0 ]; do
 	--release) profile=(--release); shift ;;
 	--debug) profile=(); shift ;;
 	--dry-run) dry_run=1; shift ;;
+	--report) report=1; shift ;;
 	-h | --help) usage ;;
 	--) shift; patterns+=("$@"); break ;;
 	-*) die_usage "unknown option $1" ;;
 	*) patterns+=("$1"); shift ;;
 	esac
 done
-[ ${#patterns[@]} -gt 0 ] || die_usage "no PATTERN given (e.g. 2A, figure8, labrpc)"
+[ ${#patterns[@]} -gt 0 ] || [ "$report" = 1 ] || die_usage "no PATTERN given (e.g. 2A, figure8, labrpc)"
 
 cd "$(dirname "$0")" || exit 2
-[ -n "$outdir" ] || outdir="rpc-logs/$(date +%Y%m%d-%H%M%S)"
+ledger=${RUN_TESTS_LEDGER:-rpc-logs/ledger.tsv}
+
+# ---- --report: what the ledger says about each test ----
+if [ "$report" = 1 ]; then
+	[ -s "$ledger" ] || { echo "run-tests.sh: no ledger yet ($ledger): loop some tests first" >&2; exit 2; }
+	pats=$(printf '%s\n' "${patterns[@]}")
+	awk -F '\t' -v pats="$pats" '
+		# P(X <= k) for X binomial(n, p)
+		function cdf(k, n, p,    x, lc, s) {
+			s = 0; lc = 0
+			for (x = 0; x <= k; x++) {
+				if (x > 0) lc += log(n - x + 1) - log(x)
+				s += exp(lc + x * log(p) + (n - x) * log(1 - p))
+			}
+			return s
+		}
+		# x rounded up to two significant digits (an upper bound stays one).
+		function up2(x,    scale) {
+			scale = x >= 10 ? 1 : (x >= 1 ? 10 : 100)
+			x *= scale
+			return (int(x) + (x > int(x))) / scale
+		}
+		# One-sided 95% upper bound on the failure rate (Clopper-Pearson).
+		function upper(k, n,    lo, hi, mid, i) {
+			if (k >= n) return 1
+			lo = 0; hi = 1
+			for (i = 0; i < 60; i++) { mid = (lo + hi) / 2; if (cdf(k, n, mid) > 0.05) lo = mid; else hi = mid }
+			return hi
+		}
+		function wanted(t,    i, lt) {
+			if (npat == 0) return 1
+			lt = tolower(t)
+			for (i = 1; i <= npat; i++) if (t == pat[i] || index(lt, tolower(pat[i]))) return 1
+			return 0
+		}
+		BEGIN { npat = split(pats, pat, "\n"); if (pats == "") npat = 0 }
+		/^#/ || NF < 7 || !wanted($3) { next }
+		{
+			t = $3
+			if (!(t in n)) order[++ntests] = t
+			n[t]++; s[t] += $5; if ($5 > m[t]) m[t] = $5
+			if ($4 != "passed") {
+				f[t]++
+				if (!(t in first)) first[t] = $2
+				last[t] = $2
+				bad[++nbad] = sprintf("  %s  %s  %s  %s  seed %s  %s", $1, $2, $4, t, $6, $7)
+			}
+		}
+		END {
+			if (ntests == 0) { print "run-tests.sh: no run in the ledger matches" > "/dev/stderr"; exit 2 }
+			printf "%-58s %6s %6s %7s %10s %7s %7s  %s\n", "test", "runs", "failed", "rate", "95% upper", "mean_s", "max_s", "failing commits (first .. last)"
+			for (i = 1; i <= ntests; i++) {
+				t = order[i]
+				printf "%-58s %6d %6d %6.2f%% %9s %7.2f %7.2f  %s\n", t, n[t], f[t], 100 * f[t] / n[t],
+					sprintf("< %s%%", up2(100 * upper(f[t] + 0, n[t]))), s[t] / n[t], m[t],
+					(t in first) ? first[t] " .. " last[t] : "-"
+			}
+			if (nbad > 0) {
+				print ""
+				print "failing runs (time, commit, status, test, seed, log):"
+				for (i = 1; i <= nbad; i++) print bad[i]
+			}
+		}' "$ledger"
+	exit $?
+fi
+
+# What the runs of this invocation are recorded against in the ledger.
+commit=$(git rev-parse --short=7 HEAD 2>/dev/null || echo unknown)
+git diff --quiet HEAD -- 2>/dev/null || commit="$commit+dirty"
+default_outdir=0
+[ -n "$outdir" ] || { outdir="rpc-logs/$(date +%Y%m%d-%H%M%S)"; default_outdir=1; }
 mkdir -p "$outdir" || exit 2
 outdir=$(cd "$outdir" && pwd)
 
@@ -76,7 +159,8 @@ outdir=$(cd "$outdir" && pwd)
 clean_unused() {
 	rm -rf "$outdir/bin" "$outdir/cargo-build.txt" "$outdir/cargo-build.txt.json"
 	rmdir "$outdir" 2>/dev/null
-	rmdir "$(dirname "$outdir")" 2>/dev/null # rpc-logs/ itself, if now empty
+	# rpc-logs/ itself, if this script made it and it is now empty
+	[ "$default_outdir" = 1 ] && rmdir "$(dirname "$outdir")" 2>/dev/null
 	return 0
 }
 
@@ -97,6 +181,17 @@ if ! cargo test --workspace "${profile[@]}" --no-run --message-format=json >"$bu
 fi
 mapfile -t bins < <(grep '"reason":"compiler-artifact"' "$build_log.json" |
 	grep '"test":true' | sed -n 's/.*"executable":"\([^"]*\)".*/\1/p' | sort -u)
+# A misspelt -v topic would fail every run; say so now, once.
+if [ -n "$level" ]; then
+	checker=$(grep '"reason":"compiler-artifact"' "$build_log.json" |
+		sed -n 's/.*"executable":"\([^"]*\/raft-logs\)".*/\1/p' | head -n 1)
+	if [ -n "$checker" ] && ! why=$("$checker" --check-level "$level" 2>&1); then
+		rm -f "$build_log.json"
+		echo "run-tests.sh: -v $level: $why" >&2
+		clean_unused
+		exit 2
+	fi
+fi
 rm -f "$build_log.json"
 [ ${#bins[@]} -gt 0 ] || { echo "run-tests.sh: no test binaries found" >&2; clean_unused; exit 2; }
 # Run copies, so that a rebuild during a long loop cannot swap the code under it.
@@ -134,6 +229,8 @@ fi
 
 results="$outdir/results.txt"
 : >"$results"
+mkdir -p "$(dirname "$ledger")" || exit 2
+[ -s "$ledger" ] || printf '# time\tcommit\ttest\tstatus\tseconds\tseed\tlog\n' >"$ledger"
 
 # One run: its own process, its own seed, its own log; a hang gets its stacks dumped.
 run_one() {
@@ -180,15 +277,22 @@ run_one() {
 		reason="did not run"
 	fi
 	[ "$status" = ok ] && [ "$keep_all" = 0 ] && rm -f "$log"
-	# One line, written at once: test iteration status seconds reason
-	printf '%s %s %s %s %s\n' "$name" "$iter" "$status" \
-		"$(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.2f", (b-a)/1e9}')" "${reason// /_}" >>"$results"
+	local secs
+	secs=$(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.2f", (b-a)/1e9}')
+	# One line each, written at once: test iteration status seconds reason
+	printf '%s %s %s %s %s\n' "$name" "$iter" "$status" "$secs" "${reason// /_}" >>"$results"
+	local verdict=passed kept=-
+	[ "$status" = ok ] || verdict=failed
+	[ "$reason" = timeout ] && verdict=hung
+	[ -f "$log" ] && kept=$log
+	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$commit" "$name" \
+		"$verdict" "$secs" "$seed" "$kept" >>"$ledger"
 }
 
 progress() {
 	local done ok failed
-	done=$(wc -l <"$results")
-	failed=$(grep -c ' FAIL ' "$results")
+	# Both counts from one read, so that they describe the same moment.
+	read -r done failed < <(awk '{ n++; if ($3 == "FAIL") f++ } END { print n + 0, f + 0 }' "$results")
 	ok=$((done - failed))
 	local line="done $done/$total: $ok ok, $failed failed"
 	if [ "$tty" = 1 ]; then

@@ -6,6 +6,8 @@ cd "$(dirname "$0")/.."
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 fail() { echo "test-run-tests: FAIL: $*" >&2; exit 1; }
+# The runs below go to a ledger of their own, not the repository's.
+export RUN_TESTS_LEDGER="$out/ledger.tsv"
 
 # 1. Everything passes: 3 tests x 3 runs.
 ./run-tests.sh -n 3 -p 2 -o "$out/ok" LOOPER_SELFTEST >"$out/ok.txt" 2>&1 || { cat "$out/ok.txt"; fail "passing runs reported failure"; }
@@ -33,5 +35,22 @@ grep -q "TIMEOUT after 2s" "$out/hang/looper_selftest__looper_selftest_hang_1.lo
 ./run-tests.sh -n zero x >/dev/null 2>&1; [ $? -eq 2 ] || fail "bad -n not rejected"
 ./run-tests.sh -o "$out/none" no_such_test_anywhere >/dev/null 2>&1; [ $? -eq 2 ] || fail "empty selection not rejected"
 [ ! -e "$out/none" ] || fail "an empty selection left files behind: $(du -sh "$out/none")"
+
+# 5. A misspelt -v topic is refused before any run, with the topics listed.
+./run-tests.sh -n 1 -v LAED -o "$out/level" looper_selftest_pass >"$out/level.txt" 2>&1; rc=$?
+[ "$rc" -eq 2 ] || { cat "$out/level.txt"; fail "bad -v level gave exit status $rc, not 2"; }
+grep -q 'unknown topic "LAED"' "$out/level.txt" || { cat "$out/level.txt"; fail "bad -v level not explained"; }
+grep -q "VOTE" "$out/level.txt" || fail "bad -v level: the topics are not listed"
+
+# 6. The ledger holds every run above (9 passed, 2 failed, 1 hung), and --report reads it.
+[ "$(grep -c $'\tpassed\t' "$RUN_TESTS_LEDGER")" -eq 9 ] || { cat "$RUN_TESTS_LEDGER"; fail "ledger: not 9 passed runs"; }
+[ "$(grep -c $'\tfailed\t' "$RUN_TESTS_LEDGER")" -eq 2 ] || { cat "$RUN_TESTS_LEDGER"; fail "ledger: not 2 failed runs"; }
+[ "$(grep -c $'\thung\t' "$RUN_TESTS_LEDGER")" -eq 1 ] || { cat "$RUN_TESTS_LEDGER"; fail "ledger: not 1 hung run"; }
+grep $'\tfailed\t' "$RUN_TESTS_LEDGER" | grep -q "$out/bad/looper_selftest__looper_selftest_fail_" || fail "ledger: a failed run without its log"
+./run-tests.sh --report looper_selftest_fail >"$out/report.txt" 2>&1 || { cat "$out/report.txt"; fail "--report failed"; }
+grep -Eq '^looper_selftest::looper_selftest_fail +5 +2 +40\.00% +< 82% ' "$out/report.txt" || { cat "$out/report.txt"; fail "--report: wrong row for the failing test"; }
+grep -q "seed " "$out/report.txt" || { cat "$out/report.txt"; fail "--report lists no failing seed"; }
+! grep -q "looper_selftest_pass" "$out/report.txt" || fail "--report ignored its PATTERN"
+./run-tests.sh --report no_such_test_anywhere >/dev/null 2>&1; [ $? -eq 2 ] || fail "--report of nothing is not exit 2"
 
 echo "test-run-tests: all checks passed"

@@ -112,6 +112,13 @@ fn parse_filter(value: &str) -> Result<Filter, String> {
     })
 }
 
+/// Checks a `RAFT_LOG` value without installing anything: `Err` says what is
+/// wrong with it, as [`try_init`] would (run-tests.sh checks `-v` with it,
+/// through `raft-logs --check-level`, before it runs any test).
+pub fn check_level(value: &str) -> Result<(), String> {
+    parse_filter(value).map(|_| ())
+}
+
 /// Installs the logger (once per process) and restarts its clock; the test
 /// harness calls this when a test begins. Reads [`ENV_VAR`].
 ///

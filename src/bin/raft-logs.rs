@@ -9,6 +9,9 @@
 //! (the harness's output, a panic, run-tests.sh's header) passes through at
 //! full width. `-c N` sets the number of columns (default: the highest peer
 //! seen in the first lines, plus one); `--just` and `--ignore` filter topics.
+//!
+//! `raft-logs --check-level LEVEL` only checks a `RAFT_LOG` value (exit 0 if
+//! it is one, else the reason and exit 2): run-tests.sh asks it about `-v`.
 
 use std::io::{self, BufRead, IsTerminal, Write};
 use std::process::ExitCode;
@@ -19,7 +22,8 @@ const USAGE: &str = "usage: raft-logs [FILE] [-c COLUMNS] [--just TOPICS] [--ign
   --just T1,T2    show only these topics (e.g. VOTE,LEAD)
   --ignore T1,T2  hide these topics (e.g. PERS,LOG1)
   -w WIDTH        total width in characters (default: $COLUMNS, else 160)
-  --color, --no-color   colour topics (default: when writing to a terminal)";
+  --color, --no-color   colour topics (default: when writing to a terminal)
+raft-logs --check-level LEVEL   only check a RAFT_LOG value: exit 0 if valid, else say why (exit 2)";
 
 struct Options {
     file: Option<String>,
@@ -225,6 +229,19 @@ fn run(o: &Options, lines: &[String], out: &mut dyn Write) -> io::Result<usize> 
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some("--check-level") {
+        return match args.get(1).map(|level| raft::debug::check_level(level)) {
+            Some(Ok(())) if args.len() == 2 => ExitCode::SUCCESS,
+            Some(Err(e)) => {
+                eprintln!("{e}");
+                ExitCode::from(2)
+            }
+            _ => {
+                eprintln!("raft-logs: usage: raft-logs --check-level LEVEL");
+                ExitCode::from(2)
+            }
+        };
+    }
     let o = match parse_args(&args) {
         Ok(o) => o,
         Err(e) if e.is_empty() => {

@@ -55,7 +55,12 @@ impl Default for OpLog {
 
 impl OpLog {
     /// A log that also writes each operation to `path` as a JSON line.
+    /// The folder is made if it does not exist.
     pub fn dumping_to(path: &std::path::Path) -> OpLog {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)
+                .unwrap_or_else(|e| panic!("cannot create history folder {}: {e}", dir.display()));
+        }
         let file = File::create(path)
             .unwrap_or_else(|e| panic!("cannot create history file {}: {e}", path.display()));
         eprintln!("info: writing the history to {}", path.display());
