@@ -12,8 +12,8 @@
 //! file with no operations counts as bad input: it is more likely the wrong
 //! file than an empty history).
 
-use raft::linearizability::history::read_history;
-use raft::linearizability::kv::KvModel;
+use raft::linearizability::history::read_history_lines;
+use raft::linearizability::kv::{KvModel, KvOperation};
 use raft::linearizability::{
     check_operations_with, visualize_with, CheckOptions, CheckResult, Model, PageOptions,
 };
@@ -110,17 +110,17 @@ fn main() -> ExitCode {
         }
     };
     let read = if args.file == "-" {
-        read_history(std::io::stdin().lock())
+        read_history_lines(std::io::stdin().lock())
     } else {
         match std::fs::File::open(&args.file) {
-            Ok(f) => read_history(BufReader::new(f)),
+            Ok(f) => read_history_lines(BufReader::new(f)),
             Err(e) => {
                 eprintln!("lincheck: cannot open {}: {e}", args.file);
                 return ExitCode::from(2);
             }
         }
     };
-    let history = match read {
+    let (history, lines) = match read {
         Ok(h) => h,
         Err(e) => {
             eprintln!("lincheck: {}: {e}", args.file);
@@ -169,6 +169,25 @@ fn main() -> ExitCode {
             println!("{label}: {}", names.join(", "));
         }
     }
+    for p in info
+        .partitions
+        .iter()
+        .filter(|p| p.result == CheckResult::Illegal)
+    {
+        let blocker = p.blocker.or_else(|| blocker_of(&history, &p.ops, &options));
+        if let Some(b) = blocker {
+            let op = &history[b];
+            println!(
+                "  {} breaks at line {}: client {}, {} (call {}, return {}): no order of the operations before it gives this output",
+                KvModel.describe_partition(&history, &p.ops),
+                lines[b],
+                op.client_id,
+                KvModel.describe_operation(&op.input, &op.output),
+                op.call,
+                op.ret
+            );
+        }
+    }
     let (word, code) = match verdict {
         CheckResult::Ok => ("linearizable", 0),
         CheckResult::Illegal => ("NOT linearizable", 1),
@@ -179,9 +198,22 @@ fn main() -> ExitCode {
     };
     println!("verdict: {word} (checked in {:.3} s)", took.as_secs_f64());
     if let Some(out) = &args.html {
+        // The page counts time from the first call; each operation's hover
+        // says where it is in the file, with the file's own times.
+        let op_labels = history
+            .iter()
+            .zip(&lines)
+            .map(|(op, line)| {
+                format!(
+                    "line {line} of the file: call {}, return {}",
+                    op.call, op.ret
+                )
+            })
+            .collect();
         let page = PageOptions {
             title: format!("lincheck: {}", args.file),
             nanoseconds: args.ns,
+            op_labels,
         };
         match visualize_with(&KvModel, &history, &info, &page, out.as_ref()) {
             Ok(()) => println!("history page: {out}"),
@@ -194,4 +226,18 @@ fn main() -> ExitCode {
         println!("(--html OUT.html draws the history and where it breaks)");
     }
     ExitCode::from(code)
+}
+
+/// Where an illegal key's history breaks, found by checking that key alone
+/// again, keeping what a page would show (a check that stops at the first
+/// illegal key does not keep it). An index into `history`.
+fn blocker_of(history: &[KvOperation], ops: &[usize], options: &CheckOptions) -> Option<usize> {
+    let sub: Vec<KvOperation> = ops.iter().map(|&i| history[i].clone()).collect();
+    let verbose = CheckOptions {
+        verbose: true,
+        ..options.clone()
+    };
+    let (_, info) = check_operations_with(&KvModel, &sub, &verbose);
+    let part = info.partitions.first()?;
+    part.blocker.map(|b| ops[b])
 }

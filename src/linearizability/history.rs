@@ -93,7 +93,17 @@ impl HistoryLine {
 /// Reads a history: one [`HistoryLine`] per line; blank lines are skipped.
 #[cfg(feature = "tools")]
 pub fn read_history(reader: impl std::io::BufRead) -> Result<Vec<KvOperation>, HistoryError> {
+    read_history_lines(reader).map(|(ops, _)| ops)
+}
+
+/// [`read_history`], with the line of the file each operation came from
+/// (1-based; blank lines are skipped, so the two can differ), for saying
+/// where in the file a history breaks.
+pub fn read_history_lines(
+    reader: impl std::io::BufRead,
+) -> Result<(Vec<KvOperation>, Vec<usize>), HistoryError> {
     let mut ops = Vec::new();
+    let mut lines = Vec::new();
     for (i, line) in reader.split(b'\n').enumerate() {
         let at = |reason: String| HistoryError {
             line: i + 1,
@@ -107,8 +117,9 @@ pub fn read_history(reader: impl std::io::BufRead) -> Result<Vec<KvOperation>, H
         }
         let parsed: HistoryLine = serde_json::from_str(text).map_err(|e| at(e.to_string()))?;
         ops.push(parsed.to_operation().map_err(at)?);
+        lines.push(i + 1);
     }
-    Ok(ops)
+    Ok((ops, lines))
 }
 
 /// One line of a history file, without its newline.

@@ -26,6 +26,11 @@ pub struct PageOptions {
     /// The history's times are nanoseconds (shown as milliseconds); if
     /// false they are shown as the raw numbers they are.
     pub nanoseconds: bool,
+    /// Where each operation came from, shown first when it is hovered (for
+    /// `lincheck`: its line in the file, with the file's own call and return
+    /// times, since the page counts time from the first call). Empty, or one
+    /// per operation of the history.
+    pub op_labels: Vec<String>,
 }
 
 impl Default for PageOptions {
@@ -33,6 +38,7 @@ impl Default for PageOptions {
         PageOptions {
             title: "Linearizability check".into(),
             nanoseconds: false,
+            op_labels: Vec::new(),
         }
     }
 }
@@ -88,14 +94,15 @@ fn verdict_name(r: CheckResult) -> &'static str {
 }
 
 /// The page's data: `{verdict, ns, partitions: [{name, verdict, blocker,
-/// resets, ops: [[client, call, ret, position, bar, input, output, state]]}]}`,
-/// times relative to the history's first call.
+/// resets, ops: [[client, call, ret, position, bar, input, output, state,
+/// label]]}]}`, times relative to the history's first call.
 fn data_json<M: Model>(
     model: &M,
     history: &[Operation<M::Input, M::Output>],
     info: &LinearizationInfo,
-    nanoseconds: bool,
+    options: &PageOptions,
 ) -> String {
+    let nanoseconds = options.nanoseconds;
     let t0 = history.iter().map(|o| o.call).min().unwrap_or(0);
     let mut parts: Vec<_> = info.partitions.iter().collect();
     // Illegal first, then undecided, then ok: the page opens on what matters.
@@ -132,9 +139,10 @@ fn data_json<M: Model>(
             let op = &history[i];
             let pos = position.get(&i).copied();
             let state = pos.and_then(|n| states.get(n)).map_or("", String::as_str);
+            let label = options.op_labels.get(i).map_or("", String::as_str);
             let _ = write!(
                 out,
-                "{}[{},{},{},{},{},{},{},{}]",
+                "{}[{},{},{},{},{},{},{},{},{}]",
                 if j > 0 { "," } else { "" },
                 op.client_id,
                 op.call.saturating_sub(t0),
@@ -144,6 +152,7 @@ fn data_json<M: Model>(
                 json_str(&model.describe_input(&op.input)),
                 json_str(&model.describe_output(&op.output)),
                 json_str(state),
+                json_str(label),
             );
         }
         out.push_str("]}");
@@ -169,7 +178,7 @@ fn render<M: Model>(
     let (head, tail) = PAGE.split_once("@DATA@").expect("the page has a data slot");
     let title = escape_html(&options.title);
     let mut page = head.replace("@TITLE@", &title);
-    page.push_str(&data_json(model, history, info, options.nanoseconds));
+    page.push_str(&data_json(model, history, info, options));
     page.push_str(tail);
     page
 }
@@ -240,7 +249,7 @@ sum.appendChild(document.createTextNode(words[DATA.verdict] + " \u2014 " + DATA.
 function drawPart(p, box) {
   // One or more lanes per client: a client's operations normally follow one
   // another; overlapping ones (from a history recorded elsewhere) get a lane each.
-  const ops = p.ops.map((o, i) => ({i, client: o[0], call: o[1], ret: o[2], pos: o[3], bar: o[4], input: o[5], output: o[6], state: o[7]}));
+  const ops = p.ops.map((o, i) => ({i, client: o[0], call: o[1], ret: o[2], pos: o[3], bar: o[4], input: o[5], output: o[6], state: o[7], label: o[8]}));
   const clients = [...new Set(ops.map(o => o.client))].sort((a, b) => a - b);
   const lanes = [];
   for (const c of clients) {
@@ -318,6 +327,7 @@ function drawPart(p, box) {
     const lines = ["client " + o.client + (o.pos >= 0 ? ", #" + (o.pos + 1) + " in the order found" : ""),
       "input:  " + o.input, "output: " + o.output,
       "call:   " + fmtTime(o.call) + "   return: " + fmtTime(o.ret) + "   (" + fmtTime(o.ret - o.call) + ")"];
+    if (o.label) lines.unshift(o.label);
     if (o.pos >= 0) lines.push("state after it: " + o.state);
     else if (isBlk) {
       const placed = p.ops.filter(q => q[3] >= 0);

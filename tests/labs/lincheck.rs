@@ -100,6 +100,24 @@ fn lincheck_exit_codes() {
         "a self-contained page"
     );
 
+    assert!(
+        out.contains("key 'x' breaks at line 3: client 1, get('x') -> '1' (call 40, return 50)"),
+        "the verdict names the line where the history breaks: {out}"
+    );
+    assert!(
+        html.contains("line 3 of the file: call 40, return 50"),
+        "the page tells each operation's line and the file's own times"
+    );
+    // The same without --html (the check stops at the first illegal key), and
+    // with blank lines, which the line numbers count.
+    let spaced = std::fs::read_to_string(&illegal)
+        .unwrap()
+        .replace('\n', "\n\n");
+    let spaced = write(&dir, "spaced.jsonl", &[spaced]);
+    let (code, out, _) = lincheck(&[&spaced]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("breaks at line 5: client 1"), "{out}");
+
     let (code, out, _) = lincheck(&[&hard, "--timeout", "0.3"]);
     assert_eq!(code, 3, "{out}");
     assert!(out.contains("undecided: key 'h'"), "{out}");

@@ -213,6 +213,7 @@ fn report_verdict(history: &[KvOperation], title: &str) -> ExitCode {
             let page = PageOptions {
                 title: title.into(),
                 nanoseconds: true,
+                ..PageOptions::default()
             };
             let _ = visualize_with(&KvModel, history, &info, &page, &path);
             println!(

@@ -442,6 +442,7 @@ pub fn check_and_visualize(history: &[KvOperation]) -> (CheckResult, Option<Path
     let page = PageOptions {
         title: format!("{test}: {res:?}"),
         nanoseconds: true,
+        ..PageOptions::default()
     };
     match visualize_with(&KvModel, history, &info, &page, &path) {
         Ok(()) => {
