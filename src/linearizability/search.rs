@@ -74,13 +74,130 @@ impl Events {
     }
 }
 
+/// The set of linearized operations, numbered by call time, as the memo keys
+/// it: small when the history is nearly sequential.
+///
+/// Porcupine keys its memo by a bit set of every operation, so a partition of
+/// n operations costs n/8 bytes per entry, and a one-client history of 40,000
+/// operations, whose search inserts one entry per operation, fills gigabytes.
+/// But the set is almost a prefix. Number the operations by call time and let
+/// p be the first one not linearized: every operation before p is in the set,
+/// and every operation in the set after p was linearized while p was not,
+/// which Lowe's search does only for an operation whose call it reached before
+/// p's return (it backtracks at p's return). So the set lies within the
+/// operations called no later than p returned, and the key is p and the bits
+/// of the `window` operations from p on. The window is the most operations
+/// ever called between one operation's call and its return, plus one: 1 or 2
+/// for one client, about the number of clients for a few, n at worst (then the
+/// key is one word longer than porcupine's). The key names the same set as
+/// the full bit set, so the memo prunes exactly as porcupine's does.
+struct Linearized {
+    /// Bit r set: the operation with call rank r is linearized.
+    bits: Vec<u64>,
+    /// Each operation's call rank.
+    rank: Vec<usize>,
+    /// The lowest rank not linearized (n when all are).
+    first_unset: usize,
+    /// Bits of the window after `first_unset` the key holds (a multiple of 64).
+    window: usize,
+    /// The key: `first_unset`, then the window's bits from it on.
+    key: Vec<u64>,
+}
+
+impl Linearized {
+    fn new<I, O>(ops: &[&Operation<I, O>]) -> Linearized {
+        let n = ops.len();
+        // By call time; equal times in the partition's order.
+        let mut by_call: Vec<usize> = (0..n).collect();
+        by_call.sort_by_key(|&i| (ops[i].call, i));
+        let mut rank = vec![0; n];
+        for (r, &i) in by_call.iter().enumerate() {
+            rank[i] = r;
+        }
+        // For each rank p, the ranks called no later than p's return (calls
+        // come first at equal times, as in `Events`).
+        let calls: Vec<i64> = by_call.iter().map(|&i| ops[i].call).collect();
+        let widest = by_call
+            .iter()
+            .enumerate()
+            .map(|(p, &i)| {
+                calls
+                    .partition_point(|&c| c <= ops[i].ret)
+                    .saturating_sub(p)
+            })
+            .max()
+            .unwrap_or(0);
+        let window = widest.max(1).div_ceil(64) * 64;
+        Linearized {
+            bits: vec![0; n.div_ceil(64) + 1],
+            rank,
+            first_unset: 0,
+            window,
+            key: vec![0; 1 + window / 64],
+        }
+    }
+
+    fn set(&mut self, op: usize) {
+        let r = self.rank[op];
+        self.bits[r / 64] |= 1 << (r % 64);
+        if r == self.first_unset {
+            // Move past the run of set bits that starts here.
+            let mut w = r / 64;
+            let mut word = self.bits[w] | ((1u64 << (r % 64)) - 1);
+            while word == u64::MAX {
+                w += 1;
+                word = self.bits[w];
+            }
+            self.first_unset = w * 64 + word.trailing_ones() as usize;
+        }
+    }
+
+    fn clear(&mut self, op: usize) {
+        let r = self.rank[op];
+        self.bits[r / 64] &= !(1 << (r % 64));
+        self.first_unset = self.first_unset.min(r);
+    }
+
+    /// True if no operation past the window is linearized (what the proof
+    /// above promises; checked in debug builds).
+    fn nothing_beyond_window(&self) -> bool {
+        let end = self.first_unset + self.window;
+        match self.bits.get(end / 64) {
+            None => true,
+            Some(&word) => {
+                word >> (end % 64) == 0 && self.bits[end / 64 + 1..].iter().all(|&w| w == 0)
+            }
+        }
+    }
+
+    /// The memo's key for the set as it is now.
+    fn key(&mut self) -> &[u64] {
+        let p = self.first_unset;
+        let (w, shift) = (p / 64, p % 64);
+        self.key[0] = p as u64;
+        for k in 0..self.window / 64 {
+            let lo = self.bits.get(w + k).copied().unwrap_or(0) >> shift;
+            let hi = match shift {
+                0 => 0,
+                _ => self.bits.get(w + k + 1).copied().unwrap_or(0) << (64 - shift),
+            };
+            self.key[1 + k] = lo | hi;
+        }
+        debug_assert!(
+            self.nothing_beyond_window(),
+            "a linearized operation outside the window: the key would not name the set"
+        );
+        &self.key
+    }
+}
+
 /// A search in progress over one partition's operations.
 pub(crate) struct Search<'h, 'b, M: Model> {
     model: &'h M,
     ops: Vec<&'h Operation<M::Input, M::Output>>,
     events: Events,
-    /// Bit i set: operation i is in the current partial linearization.
-    linearized: Vec<u64>,
+    /// The operations in the current partial linearization.
+    linearized: Linearized,
     memo: Memo<'b, M::State>,
     /// The choices made so far: (call event, model state before it).
     calls: Vec<(usize, M::State)>,
@@ -108,14 +225,14 @@ impl<'h, 'b, M: Model> Search<'h, 'b, M> {
         verbose: bool,
     ) -> Self {
         let events = Events::new(&ops);
-        let words = ops.len().div_ceil(64);
+        let linearized = Linearized::new(&ops);
         let head = 2 * ops.len();
         Search {
             model,
             entry: events.next[head],
             events,
-            linearized: vec![0; words],
-            memo: Memo::new(budget, words),
+            memo: Memo::new(budget, linearized.key.len()),
+            linearized,
             calls: Vec::new(),
             state: model.init(),
             verbose,
@@ -151,20 +268,19 @@ impl<'h, 'b, M: Model> Search<'h, 'b, M> {
     /// and the memo has not seen the result; else move on to the next event.
     fn try_call(&mut self) {
         let op = self.entry / 2;
-        let (word, bit) = (op / 64, 1u64 << (op % 64));
         let new_state = self
             .model
             .step(&self.state, &self.ops[op].input, &self.ops[op].output);
         if let Some(new_state) = new_state {
-            self.linearized[word] |= bit;
-            if self.memo.insert(&self.linearized, &new_state) {
+            self.linearized.set(op);
+            if self.memo.insert(self.linearized.key(), &new_state) {
                 let before = std::mem::replace(&mut self.state, new_state);
                 self.calls.push((self.entry, before));
                 self.events.lift(self.entry);
                 self.entry = self.events.next[2 * self.ops.len()];
                 return;
             }
-            self.linearized[word] &= !bit;
+            self.linearized.clear(op);
         }
         self.entry = self.events.next[self.entry];
     }
@@ -179,8 +295,7 @@ impl<'h, 'b, M: Model> Search<'h, 'b, M> {
         };
         self.state = before;
         self.common = self.common.min(self.calls.len());
-        let op = call / 2;
-        self.linearized[op / 64] &= !(1 << (op % 64));
+        self.linearized.clear(call / 2);
         self.events.unlift(call);
         self.entry = self.events.next[call];
         true

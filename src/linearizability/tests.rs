@@ -276,6 +276,58 @@ fn a_long_linearizable_history_is_ok() {
     }
 }
 
+/// One client's 100,000 operations on one key, one after another: the shape
+/// of the one-client kv tests. With a memo keyed by a bit set of every
+/// operation, each entry would hold 12.5 KB and the search inserts one per
+/// operation (over a gigabyte); keyed by the first operation not linearized
+/// and a window after it, the whole memo fits in a few megabytes. The memo's
+/// budget counts every byte it allocates, so a budget of 16 MiB that is never
+/// exceeded (no reset) is the bound.
+#[test]
+fn a_long_one_client_history_fits_a_small_memo() {
+    let n = 100_000;
+    let h: Vec<KvOperation> = (0..n)
+        .map(|i| {
+            let v = (i / 2).to_string();
+            let (t, kind, out) = (
+                10 * i as i64,
+                if i % 2 == 0 { KvOp::Put } else { KvOp::Get },
+                v.clone(),
+            );
+            match kind {
+                KvOp::Put => op(0, kind, "k", &v, "", t, t + 5),
+                _ => op(0, kind, "k", "", &out, t, t + 5),
+            }
+        })
+        .collect();
+    let options = CheckOptions {
+        timeout: Some(Duration::from_secs(60)),
+        memo_budget: 16 << 20,
+        ..CheckOptions::default()
+    };
+    let (r, info) = check_operations_with(&KvModel, &h, &options);
+    assert_eq!(r, CheckResult::Ok);
+    assert_eq!(
+        info.partitions[0].memo_resets, 0,
+        "the memo outgrew 16 MiB on a sequential history"
+    );
+    // And an illegal read at the end is still found.
+    let mut bad = h.clone();
+    bad.push(op(
+        0,
+        KvOp::Get,
+        "k",
+        "",
+        "0",
+        10 * n as i64,
+        10 * n as i64 + 5,
+    ));
+    assert_eq!(
+        check_operations_with(&KvModel, &bad, &options).0,
+        CheckResult::Illegal
+    );
+}
+
 /// A history of a linearizable in-memory store: each client's operations
 /// follow one another with random gaps and overlap the other clients'; each
 /// takes effect at a random instant inside its interval.
