@@ -6,7 +6,8 @@
 //! `ctrler-0..`, group `gid`'s are `server-<gid>-<i>`. A server reaches
 //! another group's servers, and a clerk any server, by name ([`MakeEnd`]).
 
-use crate::kit::Cluster;
+use crate::kit::{Cluster, Timeline};
+use crate::linearizability::Annotation;
 use crate::shardkv::{self, GroupView, MakeEnd, ShardKv};
 use crate::shardmaster::{self, Gid, ShardMaster};
 use labrpc::{ClientEnd, Network};
@@ -40,6 +41,9 @@ pub struct Sharded {
     pub groups: Vec<Group>,
     /// Servers per group.
     pub n: usize,
+    /// What the tester did beside the clusters' own crashes and partitions
+    /// (groups joining and leaving, the network's mode).
+    pub timeline: Timeline,
 }
 
 impl Sharded {
@@ -76,7 +80,20 @@ impl Sharded {
             ctl,
             groups,
             n,
+            timeline: Timeline::default(),
         }
+    }
+
+    /// Everything on every timeline (the shard master's, each group's, and
+    /// this one's), in time order, for a history page.
+    pub fn annotations(&self) -> Vec<Annotation> {
+        let mut all = self.timeline.annotations();
+        all.extend(self.ctl.timeline().annotations());
+        for g in &self.groups {
+            all.extend(g.cluster.timeline().annotations());
+        }
+        all.sort_by_key(|a| a.time);
+        all
     }
 
     /// A clerk of the shard master with its own ends.

@@ -2,7 +2,7 @@
 //! linearizability, with the same checker the kv tests use.
 //!
 //! ```text
-//! lincheck FILE.jsonl [--timeout SECS] [--html OUT.html] [--ns] [--memo-mb MB] [--workers N]
+//! lincheck FILE.jsonl [--timeout SECS] [--html OUT.html] [--events EVENTS.jsonl] [--ns] [--memo-mb MB] [--workers N]
 //! ```
 //!
 //! One JSON object per line (see `raft::linearizability::history`):
@@ -12,7 +12,7 @@
 //! file with no operations counts as bad input: it is more likely the wrong
 //! file than an empty history).
 
-use raft::linearizability::history::read_history_lines;
+use raft::linearizability::history::{read_annotations, read_history_lines};
 use raft::linearizability::kv::{KvModel, KvOperation};
 use raft::linearizability::{
     check_operations_with, visualize_with, CheckOptions, CheckResult, Model, PageOptions,
@@ -23,13 +23,16 @@ use std::io::Write as _;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-const USAGE: &str = "usage: lincheck FILE.jsonl [--timeout SECS] [--html OUT.html] [--ns] [--memo-mb MB] [--workers N]
+const USAGE: &str = "usage: lincheck FILE.jsonl [--timeout SECS] [--html OUT.html] [--events EVENTS.jsonl] [--ns] [--memo-mb MB] [--workers N]
   FILE.jsonl      a kv history, one JSON object per line ('-' for standard input):
                   {\"client\":0,\"op\":\"get|put|append\",\"key\":\"k\",\"value\":\"v\",\"output\":\"out\",\"call\":123,\"return\":456}
                   value: what a put/append wrote; output: what a get read (ignored for writes);
                   call/return: integers that grow with time
   --timeout SECS  give up after this long and say 'unknown' (default 60)
   --html OUT      write a page showing the history, each key's verdict and where it breaks
+  --events FILE   what happened meanwhile, drawn on the page above the clients, one object per line:
+                  {\"time\":123,\"end\":456,\"kind\":\"partition|crash|network|check|info\",\"text\":\"...\"}
+                  (times on the history's clock; end only for something that lasted)
   --ns            times are nanoseconds (the page shows milliseconds)
   --memo-mb MB    memory the search's memo may use (default 512)
   --workers N     threads searching at once (default: one per core)
@@ -39,6 +42,7 @@ struct Args {
     file: String,
     timeout: Duration,
     html: Option<String>,
+    events: Option<String>,
     ns: bool,
     memo_mb: usize,
     workers: usize,
@@ -50,6 +54,7 @@ fn parse_args(args: &[String]) -> Result<Args, String> {
         file: String::new(),
         timeout: Duration::from_secs(60),
         html: None,
+        events: None,
         ns: false,
         memo_mb: 512,
         workers: 0,
@@ -70,6 +75,7 @@ fn parse_args(args: &[String]) -> Result<Args, String> {
                 a.timeout = Duration::from_secs_f64(secs);
             }
             "--html" => a.html = Some(value("--html")?),
+            "--events" => a.events = Some(value("--events")?),
             "--ns" => a.ns = true,
             "--memo-mb" => {
                 let v = value("--memo-mb")?;
@@ -93,6 +99,9 @@ fn parse_args(args: &[String]) -> Result<Args, String> {
         }
     }
     a.file = file.ok_or("no history file given")?;
+    if a.events.is_some() && a.html.is_none() {
+        return Err("--events is drawn on the page: give --html too".into());
+    }
     Ok(a)
 }
 
@@ -126,6 +135,22 @@ fn main() -> ExitCode {
             eprintln!("lincheck: {}: {e}", args.file);
             return ExitCode::from(2);
         }
+    };
+    let annotations = match &args.events {
+        None => Vec::new(),
+        Some(path) => match std::fs::File::open(path) {
+            Ok(f) => match read_annotations(BufReader::new(f)) {
+                Ok(a) => a,
+                Err(e) => {
+                    eprintln!("lincheck: {path}: {e}");
+                    return ExitCode::from(2);
+                }
+            },
+            Err(e) => {
+                eprintln!("lincheck: cannot open {path}: {e}");
+                return ExitCode::from(2);
+            }
+        },
     };
     if history.is_empty() {
         // Trivially linearizable, but far more likely the wrong file.
@@ -214,6 +239,7 @@ fn main() -> ExitCode {
             title: format!("lincheck: {}", args.file),
             nanoseconds: args.ns,
             op_labels,
+            annotations,
         };
         match visualize_with(&KvModel, &history, &info, &page, out.as_ref()) {
             Ok(()) => println!("history page: {out}"),

@@ -1,5 +1,6 @@
 //! [`Cluster`]: the replicas, their ends, and their saved state.
 
+use super::Timeline;
 use crate::rsm::RsmServer;
 use crate::{Persister, RaftError, Role, Status};
 use labrpc::{ClientEnd, Network, Server, Service};
@@ -59,6 +60,8 @@ pub struct Cluster<R: Replica> {
     n: usize,
     starter: Box<dyn Starter<R>>,
     inner: Mutex<Inner<R>>,
+    /// Every crash, restart and partition made through this cluster.
+    timeline: Timeline,
 }
 
 struct Inner<R> {
@@ -103,6 +106,7 @@ impl<R: Replica> Cluster<R> {
                 saved: vec![None; n],
                 endnames: vec![None; n],
             }),
+            timeline: Timeline::default(),
         };
         for i in 0..n {
             cluster.start_server(i);
@@ -114,6 +118,27 @@ impl<R: Replica> Cluster<R> {
     /// Server `i`'s name on the network.
     pub fn name(&self, i: usize) -> String {
         format!("{}{i}", self.prefix)
+    }
+
+    /// What this cluster's tester did and when (crashes, restarts,
+    /// partitions), for a history page; tests add their own marks to it.
+    pub fn timeline(&self) -> &Timeline {
+        &self.timeline
+    }
+
+    /// Server `i` as the timeline names it: `S2`, or `{prefix}2` (`server-101-2`).
+    fn label(&self, i: usize) -> String {
+        if self.prefix.is_empty() {
+            format!("S{i}")
+        } else {
+            self.name(i)
+        }
+    }
+
+    /// `[0 1 2]`, or `[server-101-0 ...]`, for the timeline.
+    fn labels(&self, servers: &[usize]) -> String {
+        let names: Vec<String> = servers.iter().map(|&i| self.label(i)).collect();
+        format!("[{}]", names.join(" "))
     }
 
     /// Every server's number.
@@ -146,6 +171,7 @@ impl<R: Replica> Cluster<R> {
         }
         self.inner.lock().servers[i] = Some(replica);
         self.net.add_server(self.name(i), server);
+        self.timeline.end(&format!("down {}", self.label(i))); // restarted
     }
 
     /// One end to each server, under names never used before, connected but
@@ -167,6 +193,9 @@ impl<R: Replica> Cluster<R> {
 
     /// Shuts server `i` down, keeping its persistent state (Go `ShutdownServer`).
     pub fn shutdown_server(&self, i: usize) {
+        let down = self.label(i);
+        self.timeline
+            .begin(&format!("down {down}"), "crash", format!("{down} down"));
         let replica = {
             let mut inner = self.inner.lock();
             self.cut(&inner, i, &self.all(), false);
@@ -197,11 +226,15 @@ impl<R: Replica> Cluster<R> {
     /// Connects server `i` to each of `to`, both ways (Go `connect`).
     pub fn connect(&self, i: usize, to: &[usize]) {
         self.cut(&self.inner.lock(), i, to, true);
+        let text = format!("{} connected to {}", self.label(i), self.labels(to));
+        self.timeline.mark("network", text);
     }
 
     /// Cuts server `i` off from each of `from`, both ways (Go `disconnect`).
     pub fn disconnect(&self, i: usize, from: &[usize]) {
         self.cut(&self.inner.lock(), i, from, false);
+        let text = format!("{} cut off from {}", self.label(i), self.labels(from));
+        self.timeline.mark("network", text);
     }
 
     /// Connects every server to every other.
@@ -210,10 +243,13 @@ impl<R: Replica> Cluster<R> {
         for i in 0..self.n {
             self.cut(&inner, i, &self.all(), true);
         }
+        self.timeline.end("partition");
     }
 
     /// Two partitions, each fully connected inside, none between.
     pub fn partition(&self, p1: &[usize], p2: &[usize]) {
+        let text = format!("partition {} | {}", self.labels(p1), self.labels(p2));
+        self.timeline.begin("partition", "partition", text);
         let inner = self.inner.lock();
         for (mine, other) in [(p1, p2), (p2, p1)] {
             for &i in mine {

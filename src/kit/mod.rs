@@ -22,8 +22,12 @@
 //! ```
 //!
 //! The Raft, kv and shard master test harnesses, the demo and the benchmarks
-//! all build on it: each adds only what it counts and checks.
+//! all build on it: each adds only what it counts and checks. Every crash,
+//! restart and partition it makes goes on its [`Timeline`], which a history
+//! page draws above the clients' operations.
 
 mod cluster;
+mod timeline;
 
 pub use cluster::{ClientEnds, Cluster, Replica, Starter};
+pub use timeline::{clock_ns, Timeline};

@@ -122,6 +122,39 @@ pub fn read_history_lines(
     Ok((ops, lines))
 }
 
+/// Reads annotations (faults, phases, failed checks) as JSON lines, one
+/// [`Annotation`](super::visualize::Annotation) per line:
+/// `{"time":1200,"end":3400,"kind":"partition","text":"[0 1 2] | [3 4]"}`
+/// (`end` only for a band), on the history's clock. Blank lines are skipped.
+#[cfg(feature = "tools")]
+pub fn read_annotations(
+    reader: impl std::io::BufRead,
+) -> Result<Vec<super::visualize::Annotation>, HistoryError> {
+    let mut out = Vec::new();
+    for (i, line) in reader.split(b'\n').enumerate() {
+        let at = |reason: String| HistoryError {
+            line: i + 1,
+            reason,
+        };
+        let bytes = line.map_err(|e| at(format!("cannot read: {e}")))?;
+        let text = std::str::from_utf8(&bytes)
+            .map_err(|e| at(format!("not UTF-8 (byte {})", e.valid_up_to() + 1)))?;
+        if text.trim().is_empty() {
+            continue;
+        }
+        let a: super::visualize::Annotation =
+            serde_json::from_str(text).map_err(|e| at(e.to_string()))?;
+        if let Some(end) = a.end.filter(|&end| end < a.time) {
+            return Err(at(format!(
+                "\"end\" ({end}) is before \"time\" ({})",
+                a.time
+            )));
+        }
+        out.push(a);
+    }
+    Ok(out)
+}
+
 /// One line of a history file, without its newline.
 #[cfg(feature = "tools")]
 pub fn to_json_line(line: &HistoryLine) -> String {

@@ -37,7 +37,7 @@ pub use check::{
     check_operations, check_operations_verbose, check_operations_with, CheckOptions, CheckResult,
     LinearizationInfo, PartitionResult,
 };
-pub use visualize::{visualize, visualize_with, PageOptions};
+pub use visualize::{visualize, visualize_with, Annotation, PageOptions};
 
 use std::fmt::Debug;
 use std::hash::Hash;

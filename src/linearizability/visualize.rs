@@ -31,6 +31,8 @@ pub struct PageOptions {
     /// times, since the page counts time from the first call). Empty, or one
     /// per operation of the history.
     pub op_labels: Vec<String>,
+    /// What happened beside the operations (faults, phases, failed checks).
+    pub annotations: Vec<Annotation>,
 }
 
 impl Default for PageOptions {
@@ -39,8 +41,28 @@ impl Default for PageOptions {
             title: "Linearizability check".into(),
             nanoseconds: false,
             op_labels: Vec::new(),
+            annotations: Vec::new(),
         }
     }
+}
+
+/// Something that happened beside the operations, drawn on the page's time
+/// axis above each part's clients: a fault the tester injected (a partition,
+/// a crash), a phase of the test, a check that failed. With `end` it is a band
+/// (a partition until it healed, a server until it restarted), else a moment.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Annotation {
+    /// When it happened, on the history's clock (the unit of `call` and `return`).
+    pub time: i64,
+    /// When it stopped, for a band.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub end: Option<i64>,
+    /// What kind of thing: `partition`, `crash`, `network`, `check`, `info`
+    /// (the page colours these; any other word is drawn as `info`).
+    pub kind: String,
+    /// What the page says when it is hovered.
+    pub text: String,
 }
 
 /// Writes the page for `history` (checked verbosely, giving `info`) to `path`.
@@ -93,9 +115,10 @@ fn verdict_name(r: CheckResult) -> &'static str {
     }
 }
 
-/// The page's data: `{verdict, ns, partitions: [{name, verdict, blocker,
-/// resets, ops: [[client, call, ret, position, bar, input, output, state,
-/// label]]}]}`, times relative to the history's first call.
+/// The page's data: `{verdict, ns, events: [[time, end or -1, kind, text]],
+/// partitions: [{name, verdict, blocker, resets, ops: [[client, call, ret,
+/// position, bar, input, output, state, label]]}]}`, times relative to the
+/// history's first call.
 fn data_json<M: Model>(
     model: &M,
     history: &[Operation<M::Input, M::Output>],
@@ -113,9 +136,21 @@ fn data_json<M: Model>(
     });
     let verdict = parts.first().map_or(CheckResult::Ok, |p| p.result);
     let mut out = format!(
-        "{{\"verdict\":\"{}\",\"ns\":{nanoseconds},\"partitions\":[",
+        "{{\"verdict\":\"{}\",\"ns\":{nanoseconds},\"events\":[",
         verdict_name(verdict)
     );
+    for (k, a) in options.annotations.iter().enumerate() {
+        let _ = write!(
+            out,
+            "{}[{},{},{},{}]",
+            if k > 0 { "," } else { "" },
+            a.time - t0,
+            a.end.map_or(-1, |e| (e - t0).max(a.time - t0)),
+            json_str(&a.kind),
+            json_str(&a.text),
+        );
+    }
+    out.push_str("],\"partitions\":[");
     for (k, part) in parts.iter().enumerate() {
         let run: Vec<_> = part.linearization.iter().map(|&i| &history[i]).collect();
         let states = model.describe_run(&run);
@@ -210,6 +245,15 @@ summary{padding:8px 12px;cursor:pointer;font-size:15px}
 .op:hover,.op.hl{outline:2px solid #1565c0;z-index:2}
 #tip{position:fixed;display:none;z-index:10;background:#fffde7;border:1px solid #aaa;border-radius:4px;padding:6px 9px;font:12px monospace;max-width:560px;white-space:pre-wrap;box-shadow:0 2px 6px rgba(0,0,0,.25);pointer-events:none}
 .note{color:#555;font-size:13px;margin:4px 0}
+.ev{position:absolute;top:24px;height:20px;font:11px/20px monospace;white-space:nowrap;overflow:hidden;padding-left:3px;box-sizing:border-box;border-left:2px solid;cursor:default;z-index:1}
+.band{position:absolute;top:44px;opacity:.16;pointer-events:none}
+.mark{position:absolute;top:44px;width:0;border-left:1px dashed;pointer-events:none}
+.k-partition{border-color:#6a1b9a;color:#6a1b9a;background-color:#6a1b9a}
+.k-crash{border-color:#c62828;color:#c62828;background-color:#c62828}
+.k-network{border-color:#ef6c00;color:#ef6c00;background-color:#ef6c00}
+.k-check{border-color:#b71c1c;color:#b71c1c;background-color:#b71c1c}
+.k-info{border-color:#1565c0;color:#1565c0;background-color:#1565c0}
+.ev.k-partition,.ev.k-crash,.ev.k-network,.ev.k-check,.ev.k-info{background-color:#fff}
 .pinned{padding:4px 12px;font:12px monospace;white-space:pre-wrap;color:#333;background:#fafafa;border-top:1px solid #eee;min-height:16px}
 </style></head><body>
 <h1>@TITLE@</h1>
@@ -218,13 +262,32 @@ summary{padding:8px 12px;cursor:pointer;font-size:15px}
 Numbered bars form the longest order found that explains every output they saw, in that order.
 In an illegal part, the red bar is where that order breaks: no order lets it come next.
 Hover a bar for details; zoom with the buttons or <b>+</b>/<b>-</b>; scroll sideways.</p>
-<div class="legend"><span><i class="sw lin"></i>in the order found</span><span><i class="sw out"></i>not placed in it</span><span><i class="sw blk"></i>where it breaks</span></div>
+<div class="legend"><span><i class="sw lin"></i>in the order found</span><span><i class="sw out"></i>not placed in it</span><span><i class="sw blk"></i>where it breaks</span><span id="evlegend"></span></div>
 <div id="parts"></div>
 <div id="tip"></div>
 <script>
 "use strict";
 const DATA = @DATA@;
-const LABEL = 86, ROWH = 26, AXIS = 24, PAD = 40;
+// Events of one kind that start and end together (a whole cluster shut down
+// at once) are drawn as one, their texts joined.
+const EVENTS = (() => {
+  const all = DATA.events.map(e => ({time: e[0], end: e[1], kind: ["partition", "crash", "network", "check", "info"].includes(e[2]) ? e[2] : "info", text: e[3]}));
+  let lo = Infinity, hi = -Infinity;
+  for (const p of DATA.partitions) for (const o of p.ops) { lo = Math.min(lo, o[1]); hi = Math.max(hi, o[2]); }
+  const near = hi > lo ? (hi - lo) / 500 : 0;
+  const out = [];
+  for (const e of all) {
+    const last = out[out.length - 1];
+    if (last && last.kind === e.kind && Math.abs(e.time - last.time) <= near &&
+        (last.end < 0) === (e.end < 0) && Math.abs(e.end - last.end) <= near) {
+      last.text += ", " + e.text;
+    } else out.push(e);
+  }
+  return out;
+})();
+const LABEL = 86, ROWH = 26, PAD = 40, AXIS = EVENTS.length ? 46 : 24;
+if (EVENTS.length) document.getElementById("evlegend").textContent =
+  "above the clients: what happened meanwhile (bands last until healed or restarted; hover for details)";
 const tip = document.getElementById("tip");
 const fmtTime = t => DATA.ns ? (t / 1e6).toFixed(t % 1e6 === 0 ? 0 : 3) + " ms" : String(t);
 function el(tag, cls, text) {
@@ -290,6 +353,24 @@ function drawPart(p, box) {
     canvas.style.height = (AXIS + lanes.length * ROWH + 4) + "px";
     scaleLbl.textContent = ops.length + " operations, " + clients.length + " clients; window " + fmtTime(Math.round(view() / scale));
     const axis = el("div", "axis"); axis.style.width = width + "px"; canvas.appendChild(axis);
+    const height = lanes.length * ROWH;
+    for (const e of EVENTS) {
+      const from = Math.max(e.time, t0), to = e.end >= 0 ? Math.min(e.end, t1) : e.time;
+      if (to < t0 || from > t1) continue;
+      const lab = el("div", "ev k-" + e.kind, e.text);
+      lab.style.left = x(from) + "px";
+      lab.style.maxWidth = Math.max(60, (to - from) * scale) + "px";
+      const info = e.kind + " at " + fmtTime(e.time) + (e.end >= 0 ? " until " + fmtTime(e.end) : "") + "\n" + e.text;
+      lab.onmousemove = ev => showText(ev, info);
+      lab.onmouseleave = () => { tip.style.display = "none"; };
+      canvas.appendChild(lab);
+      const shade = el("div", (e.end >= 0 ? "band" : "mark") + " k-" + e.kind);
+      shade.style.left = x(from) + "px";
+      shade.style.top = AXIS + "px";
+      if (e.end >= 0) shade.style.width = Math.max(1, (to - from) * scale) + "px";
+      shade.style.height = height + "px";
+      canvas.appendChild(shade);
+    }
     const step = niceStep(90 / scale);
     for (let t = Math.ceil(t0 / step) * step; t <= t1; t += step) {
       const tk = el("div", "tick", fmtTime(t)); tk.style.left = x(t) + "px"; axis.appendChild(tk);
@@ -315,6 +396,13 @@ function drawPart(p, box) {
       if (isBlk) o.node = b;
       canvas.appendChild(b);
     }
+  }
+  function showText(ev, text) {
+    tip.textContent = text;
+    tip.style.display = "block";
+    const w = tip.offsetWidth;
+    tip.style.left = Math.min(ev.clientX + 14, window.innerWidth - w - 8) + "px";
+    tip.style.top = (ev.clientY + 16) + "px";
   }
   function showTip(ev, o, isBlk) {
     tip.textContent = details(o, isBlk);

@@ -191,7 +191,7 @@ fn broken_server_is_caught_3a() {
             get(&c, myck, "k", Some(&log), me);
         }
     });
-    let (result, page) = check_and_visualize(&oplog.take());
+    let (result, page) = check_and_visualize(&oplog.take(), &cfg.timeline().annotations());
     assert!(page.is_some(), "no page written for an illegal history");
     assert_eq!(
         result,

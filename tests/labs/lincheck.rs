@@ -108,6 +108,46 @@ fn lincheck_exit_codes() {
         html.contains("line 3 of the file: call 40, return 50"),
         "the page tells each operation's line and the file's own times"
     );
+    // What happened meanwhile, drawn above the operations; a bad events file
+    // is refused with its line, and --events without a page is a usage error.
+    let events = dir.join("events.jsonl");
+    std::fs::write(
+        &events,
+        "{\"time\":15,\"end\":35,\"kind\":\"partition\",\"text\":\"[0] | [1 2]\"}\n\n{\"time\":38,\"kind\":\"crash\",\"text\":\"S1 down\"}\n",
+    )
+    .unwrap();
+    let (code, out, _) = lincheck(&[
+        &illegal,
+        "--html",
+        page.to_str().unwrap(),
+        "--events",
+        events.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 1, "{out}");
+    let html = std::fs::read_to_string(&page).unwrap();
+    assert!(
+        html.contains("[15,35,\"partition\",\"[0] | [1 2]\"]")
+            && html.contains("[38,-1,\"crash\",\"S1 down\"]"),
+        "the events are on the page, on the history's clock"
+    );
+    std::fs::write(
+        &events,
+        "{\"time\":15,\"end\":5,\"kind\":\"partition\",\"text\":\"x\"}\n",
+    )
+    .unwrap();
+    let (code, _, err) = lincheck(&[
+        &illegal,
+        "--html",
+        page.to_str().unwrap(),
+        "--events",
+        events.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 2);
+    assert!(err.contains("line 1") && err.contains("before"), "{err}");
+    let (code, _, err) = lincheck(&[&illegal, "--events", events.to_str().unwrap()]);
+    assert_eq!(code, 2);
+    assert!(err.contains("--html"), "{err}");
+
     // The same without --html (the check stops at the first illegal key), and
     // with blank lines, which the line numbers count.
     let spaced = std::fs::read_to_string(&illegal)

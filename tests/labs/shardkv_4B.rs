@@ -526,10 +526,11 @@ fn unreliable3_4b() {
     unreliable_schedule(&cfg);
     done.store(true, Ordering::Relaxed);
     cfg.net.set_reliable(true);
+    cfg.timeline.mark("network", "reliable network again");
     for c in clients {
         c.join().expect("client panicked");
     }
-    check_linearizable(&oplog.take());
+    check_linearizable(&oplog.take(), &cfg.annotations());
     cfg.end();
 }
 

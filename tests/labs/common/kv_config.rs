@@ -58,6 +58,11 @@ pub fn make_config(n: usize, unreliable: bool, maxraftstate: Option<usize>) -> K
         KvServer::start(ends, me, persister, maxraftstate)
     });
     cluster.net.set_reliable(!unreliable);
+    if unreliable {
+        let what =
+            "unreliable network for the whole test: 10% of messages lost, the rest delayed 0-26 ms";
+        cluster.timeline().mark("network", what);
+    }
     KvCfg(Arc::new(KvConfig {
         n,
         cluster,
@@ -72,6 +77,11 @@ pub fn make_config(n: usize, unreliable: bool, maxraftstate: Option<usize>) -> K
 }
 
 impl KvConfig {
+    /// What the tester did and when, for the history page.
+    pub fn timeline(&self) -> &raft::kit::Timeline {
+        self.cluster.timeline()
+    }
+
     pub fn arc(self: &Arc<Self>) -> Arc<KvConfig> {
         self.clone()
     }
@@ -181,6 +191,7 @@ impl KvConfig {
     /// Starts a test: prints its description (Go `begin`).
     pub fn begin(&self, description: &str) {
         println!("{description} ...");
+        self.cluster.timeline().mark("info", description);
         let mut inner = self.inner.lock();
         inner.t0 = Instant::now();
         inner.rpcs0 = self.rpc_total();

@@ -7,14 +7,14 @@ use parking_lot::Mutex;
 use raft::linearizability::history::{to_json_line, HistoryLine};
 use raft::linearizability::kv::{KvInput, KvModel, KvOp, KvOperation, KvOutput};
 use raft::linearizability::{
-    check_operations_verbose, visualize_with, CheckResult, Operation, PageOptions,
+    check_operations_verbose, visualize_with, Annotation, CheckResult, Operation, PageOptions,
 };
 use rand::Rng;
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::thread::{self, sleep};
 use std::time::{Duration, Instant};
 
@@ -98,8 +98,9 @@ impl OpLog {
 
 /// Nanoseconds on a monotonic clock shared by all of the test's clerks.
 pub fn now_ns() -> i64 {
-    static T0: OnceLock<Instant> = OnceLock::new();
-    T0.get_or_init(Instant::now).elapsed().as_nanos() as i64
+    // The kit's clock, so that the faults on a cluster's timeline line up
+    // with the operations on a history page.
+    raft::kit::clock_ns()
 }
 
 pub fn record(
@@ -410,14 +411,14 @@ pub fn generic_test(
         }
     }
 
-    check_linearizable(&oplog.take());
+    check_linearizable(&oplog.take(), &cfg.timeline().annotations());
     cfg.end();
 }
 
 /// Checks a history as the Go tests do: an illegal history fails the test
 /// (the panic says where its page is); an undecided one passes with a note.
-pub fn check_linearizable(history: &[KvOperation]) {
-    let (result, page) = check_and_visualize(history);
+pub fn check_linearizable(history: &[KvOperation], annotations: &[Annotation]) {
+    let (result, page) = check_and_visualize(history, annotations);
     let page = page.map_or_else(|| "(no page written)".into(), |p| p.display().to_string());
     match result {
         CheckResult::Ok => {}
@@ -430,11 +431,17 @@ pub fn check_linearizable(history: &[KvOperation]) {
 }
 
 /// Checks a history and, unless it is ok, writes its page (see
-/// `raft::linearizability::visualize`) to the temporary directory.
-pub fn check_and_visualize(history: &[KvOperation]) -> (CheckResult, Option<PathBuf>) {
+/// `raft::linearizability::visualize`) to the temporary directory, with what
+/// the tester did meanwhile (`annotations`: a cluster's timeline) above the
+/// operations. `KV_PAGE_ALWAYS=1` writes the page of an ok history too.
+pub fn check_and_visualize(
+    history: &[KvOperation],
+    annotations: &[Annotation],
+) -> (CheckResult, Option<PathBuf>) {
+    write_events(annotations);
     let (res, info) =
         check_operations_verbose(&KvModel, history, Some(LINEARIZABILITY_CHECK_TIMEOUT));
-    if res == CheckResult::Ok {
+    if res == CheckResult::Ok && std::env::var_os("KV_PAGE_ALWAYS").is_none() {
         return (res, None);
     }
     let test = thread::current().name().unwrap_or("kv").replace("::", "-");
@@ -442,6 +449,7 @@ pub fn check_and_visualize(history: &[KvOperation]) -> (CheckResult, Option<Path
     let page = PageOptions {
         title: format!("{test}: {res:?}"),
         nanoseconds: true,
+        annotations: annotations.to_vec(),
         ..PageOptions::default()
     };
     match visualize_with(&KvModel, history, &info, &page, &path) {
@@ -454,6 +462,26 @@ pub fn check_and_visualize(history: &[KvOperation]) -> (CheckResult, Option<Path
             (res, None)
         }
     }
+}
+
+/// With `KV_HISTORY_DIR` set, writes what the tester did beside the history
+/// file, as `<test>-<pid>.events.jsonl`, for `lincheck --events`.
+fn write_events(annotations: &[Annotation]) {
+    let Some(dir) = std::env::var_os("KV_HISTORY_DIR") else {
+        return;
+    };
+    let test = thread::current()
+        .name()
+        .unwrap_or("history")
+        .replace("::", "-");
+    let path =
+        std::path::Path::new(&dir).join(format!("{test}-{}.events.jsonl", std::process::id()));
+    let lines: String = annotations
+        .iter()
+        .map(|a| serde_json::to_string(a).expect("an annotation serializes") + "\n")
+        .collect();
+    std::fs::write(&path, lines).unwrap_or_else(|e| panic!("cannot write {}: {e}", path.display()));
+    eprintln!("info: wrote the tester's events to {}", path.display());
 }
 
 /// Go `GenericTestSpeed`: 1000 appends from one clerk must average less than

@@ -60,6 +60,10 @@ pub fn make_config(n: usize, unreliable: bool, maxraftstate: Option<usize>) -> S
     let net = Network::new();
     net.set_reliable(!unreliable);
     let setup = Sharded::new(net, &[100, 101, 102], n, maxraftstate);
+    if unreliable {
+        let what = "unreliable network: 10% of messages lost, the rest delayed 0-26 ms";
+        setup.timeline.mark("network", what);
+    }
     let mck = Mutex::new(setup.ctrler_clerk());
     ShardKvCfg(Arc::new(ShardKvConfig {
         setup,
@@ -102,6 +106,8 @@ impl ShardKvConfig {
     /// Go `joinm(gis)`: groups join together.
     pub fn joinm(&self, gis: &[usize]) {
         let m = self.setup.join_args(gis);
+        let gids: Vec<_> = m.keys().collect();
+        self.setup.timeline.mark("info", format!("join {gids:?}"));
         self.mck.lock().join(m);
     }
 
@@ -113,6 +119,7 @@ impl ShardKvConfig {
     /// Go `leavem(gis)`.
     pub fn leavem(&self, gis: &[usize]) {
         let gids = self.setup.gids(gis);
+        self.setup.timeline.mark("info", format!("leave {gids:?}"));
         self.mck.lock().leave(&gids);
     }
 
@@ -198,6 +205,7 @@ impl ShardKvConfig {
 
     pub fn begin(&self, description: &str) {
         println!("{description} ...");
+        self.setup.timeline.mark("info", description);
         *self.t0.lock() = Instant::now();
         self.rpcs0.store(self.rpc_total(), Ordering::Relaxed);
         self.ops.store(0, Ordering::Relaxed);
