@@ -16,8 +16,9 @@ use raft::linearizability::{
 };
 use raft::{ApplyMsg, Persister, Raft};
 use rand::Rng;
+use std::alloc::{GlobalAlloc, Layout, System};
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
@@ -28,6 +29,42 @@ fn quick() -> bool {
 
 fn bench(name: &str, value: f64, unit: &str) {
     println!("BENCH {name} {value:.3} {unit}");
+}
+
+/// The system allocator, counting the bytes allocated now and the most
+/// allocated at once since `reset_peak`: a figure of memory that does not
+/// depend on the allocator's caching or on what the OS counts as resident.
+struct Counting;
+
+static ALLOCATED: AtomicUsize = AtomicUsize::new(0);
+static PEAK: AtomicUsize = AtomicUsize::new(0);
+
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        // SAFETY: the caller's contract is System's.
+        let p = unsafe { System.alloc(layout) };
+        if !p.is_null() {
+            let now = ALLOCATED.fetch_add(layout.size(), Ordering::Relaxed) + layout.size();
+            PEAK.fetch_max(now, Ordering::Relaxed);
+        }
+        p
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: as above.
+        unsafe { System.dealloc(ptr, layout) };
+        ALLOCATED.fetch_sub(layout.size(), Ordering::Relaxed);
+    }
+}
+
+#[global_allocator]
+static ALLOCATOR: Counting = Counting;
+
+/// Starts a new peak at what is allocated now; returns that baseline.
+fn reset_peak() -> usize {
+    let now = ALLOCATED.load(Ordering::Relaxed);
+    PEAK.store(now, Ordering::Relaxed);
+    now
 }
 
 /// CPU seconds (user + system) used by this process so far.
@@ -447,6 +484,47 @@ fn checker_speed(runs: usize) {
     bench("checker_history_ms", median.as_secs_f64() * 1e3, "ms");
 }
 
+/// The `checker_one_client_100k` rows: one client's 100,000 operations on one
+/// key, one after another (the shape of the one-client kv tests, longer):
+/// how long the check takes and the most memory it held at once.
+fn checker_one_client() {
+    let n = 100_000;
+    let history: Vec<KvOperation> = (0..n)
+        .map(|i| {
+            let t = 10 * i as i64;
+            let v = (i / 2).to_string();
+            let (op, value, output) = if i % 2 == 0 {
+                (KvOp::Put, v, String::new())
+            } else {
+                (KvOp::Get, String::new(), v)
+            };
+            Operation {
+                client_id: 0,
+                input: KvInput {
+                    op,
+                    key: "k".into(),
+                    value,
+                },
+                call: t,
+                output: KvOutput::new(&output),
+                ret: t + 5,
+            }
+        })
+        .collect();
+    let base = reset_peak();
+    let t = Instant::now();
+    let r = check_operations(&KvModel, &history, Some(Duration::from_secs(60)));
+    let took = t.elapsed();
+    let peak = PEAK.load(Ordering::Relaxed) - base;
+    assert_eq!(r, CheckResult::Ok, "a sequential history was not found ok");
+    println!(
+        "checker: one client, 100,000 sequential operations: {took:?}, {:.1} MB at most",
+        peak as f64 / 1e6
+    );
+    bench("checker_one_client_100k_ms", took.as_secs_f64() * 1e3, "ms");
+    bench("checker_one_client_100k_peak_mb", peak as f64 / 1e6, "MB");
+}
+
 /// A history recorded from the kv service: `clients` clerks, each doing
 /// `per_client` random operations on `keys` keys, one after another.
 fn recorded_history(clients: usize, per_client: usize, keys: usize) -> Vec<KvOperation> {
@@ -617,6 +695,7 @@ fn main() {
     }
     if want("checker") {
         checker_speed(if q { 3 } else { 11 });
+        checker_one_client();
         checker_recorded(if q { 2 } else { 7 });
         checker_deadline(if q { 3 } else { 20 });
     }
