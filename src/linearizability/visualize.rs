@@ -359,7 +359,9 @@ function drawPart(p, box) {
       if (to < t0 || from > t1) continue;
       const lab = el("div", "ev k-" + e.kind, e.text);
       lab.style.left = x(from) + "px";
-      lab.style.maxWidth = Math.max(60, (to - from) * scale) + "px";
+      // A band's label spans the band, so it can be hovered anywhere along it.
+      if (e.end >= 0) lab.style.width = Math.max(3, (to - from) * scale) + "px";
+      else lab.style.maxWidth = "160px";
       const info = e.kind + " at " + fmtTime(e.time) + (e.end >= 0 ? " until " + fmtTime(e.end) : "") + "\n" + e.text;
       lab.onmousemove = ev => showText(ev, info);
       lab.onmouseleave = () => { tip.style.display = "none"; };
