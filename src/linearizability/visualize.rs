@@ -325,7 +325,9 @@ function drawPart(p, box) {
       o.lane = lanes.findIndex(x => x.client === c && x.sub === l);
     }
   }
-  const t0 = Math.min(...ops.map(o => o.call)), t1 = Math.max(...ops.map(o => o.ret));
+  const t0 = Math.min(...ops.map(o => o.call));
+  // A failed check just after the last operation is still on the axis.
+  const t1 = Math.max(...ops.map(o => o.ret), ...EVENTS.filter(e => e.kind === "check" && e.time >= t0).map(e => e.time));
   const span = Math.max(1, t1 - t0);
   const tools = el("div", "tools"), scroll = el("div", "scroll"), canvas = el("div", "canvas");
   scroll.appendChild(canvas);

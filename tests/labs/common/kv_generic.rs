@@ -293,122 +293,148 @@ pub fn generic_test(
     let oplog = Arc::new(OpLog::default());
     let mut ck = cfg.make_client(&cfg.all());
 
-    for _ in 0..3 {
-        let done_clients = Arc::new(AtomicBool::new(false));
-        let done_partitioner = Arc::new(AtomicBool::new(false));
-        let counts = Arc::new(Mutex::new(vec![0usize; nclients]));
+    // Any check that fails below (a wrong Get, a missed append, logs not
+    // trimmed) still writes the history page, with the failure marked on it.
+    let checks = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        for _ in 0..3 {
+            let done_clients = Arc::new(AtomicBool::new(false));
+            let done_partitioner = Arc::new(AtomicBool::new(false));
+            let counts = Arc::new(Mutex::new(vec![0usize; nclients]));
 
-        let clients = {
-            let (cfg, oplog, done, counts) = (
-                cfg.arc(),
-                oplog.clone(),
-                done_clients.clone(),
-                counts.clone(),
-            );
-            thread::spawn(move || {
-                let c2 = cfg.clone();
-                spawn_clients_and_wait(&cfg, nclients, move |cli, myck| {
-                    let mut j = 0;
-                    let mut last = String::new(); // only used when not randomkeys
-                    let mut rng = rand::rng();
-                    if !randomkeys {
-                        put(&c2, myck, &cli.to_string(), &last, Some(&oplog), cli);
-                    }
-                    while !done.load(Ordering::Acquire) {
-                        let key = if randomkeys {
-                            rng.random_range(0..nclients).to_string()
-                        } else {
-                            cli.to_string()
-                        };
-                        let nv = element(cli, j);
-                        if rng.random_range(0..1000) < 500 {
-                            append(&c2, myck, &key, &nv, Some(&oplog), cli);
-                            if !randomkeys {
-                                last.push_str(&nv);
-                            }
-                            j += 1;
-                        } else if randomkeys && rng.random_range(0..1000) < 100 {
-                            // Only with random keys: a Put would break the check after Get.
-                            put(&c2, myck, &key, &nv, Some(&oplog), cli);
-                            j += 1;
-                        } else {
-                            let v = get(&c2, myck, &key, Some(&oplog), cli);
-                            // This check only makes sense without random keys.
-                            if !randomkeys && v != last {
-                                panic!("get wrong value, key {key}, wanted:\n{last}\n, got\n{v}\n");
+            let clients = {
+                let (cfg, oplog, done, counts) = (
+                    cfg.arc(),
+                    oplog.clone(),
+                    done_clients.clone(),
+                    counts.clone(),
+                );
+                thread::spawn(move || {
+                    let c2 = cfg.clone();
+                    spawn_clients_and_wait(&cfg, nclients, move |cli, myck| {
+                        let mut j = 0;
+                        let mut last = String::new(); // only used when not randomkeys
+                        let mut rng = rand::rng();
+                        if !randomkeys {
+                            put(&c2, myck, &cli.to_string(), &last, Some(&oplog), cli);
+                        }
+                        while !done.load(Ordering::Acquire) {
+                            let key = if randomkeys {
+                                rng.random_range(0..nclients).to_string()
+                            } else {
+                                cli.to_string()
+                            };
+                            let nv = element(cli, j);
+                            if rng.random_range(0..1000) < 500 {
+                                append(&c2, myck, &key, &nv, Some(&oplog), cli);
+                                if !randomkeys {
+                                    last.push_str(&nv);
+                                }
+                                j += 1;
+                            } else if randomkeys && rng.random_range(0..1000) < 100 {
+                                // Only with random keys: a Put would break the check after Get.
+                                put(&c2, myck, &key, &nv, Some(&oplog), cli);
+                                j += 1;
+                            } else {
+                                let v = get(&c2, myck, &key, Some(&oplog), cli);
+                                // This check only makes sense without random keys.
+                                if !randomkeys && v != last {
+                                    c2.timeline().mark(
+                                        "check",
+                                        format!("client {cli}: get({key}) returned a wrong value"),
+                                    );
+                                    panic!(
+                                        "get wrong value, key {key}, wanted:\n{last}\n, got\n{v}\n"
+                                    );
+                                }
                             }
                         }
-                    }
-                    counts.lock()[cli] = j;
-                });
-            })
-        };
+                        counts.lock()[cli] = j;
+                    });
+                })
+            };
 
-        let partitioner_thread = partitions.then(|| {
-            // Allow the clients to perform some operations without interruption.
-            sleep(Duration::from_secs(1));
-            let (cfg, done) = (cfg.arc(), done_partitioner.clone());
-            thread::spawn(move || partitioner(cfg, done))
-        });
-        sleep(Duration::from_secs(5));
+            let partitioner_thread = partitions.then(|| {
+                // Allow the clients to perform some operations without interruption.
+                sleep(Duration::from_secs(1));
+                let (cfg, done) = (cfg.arc(), done_partitioner.clone());
+                thread::spawn(move || partitioner(cfg, done))
+            });
+            sleep(Duration::from_secs(5));
 
-        done_clients.store(true, Ordering::Release); // tell clients to quit
-        done_partitioner.store(true, Ordering::Release); // tell partitioner to quit
+            done_clients.store(true, Ordering::Release); // tell clients to quit
+            done_partitioner.store(true, Ordering::Release); // tell partitioner to quit
 
-        if let Some(p) = partitioner_thread {
-            p.join().expect("partitioner failed");
-            // Reconnect the network and submit a request. A client may have
-            // submitted a request in a minority; that request won't return
-            // until that server discovers a new term has started.
-            cfg.connect_all();
-            // Wait for a while so that we have a new term.
-            sleep(ELECTION_TIMEOUT);
-        }
-
-        if crash {
-            for i in 0..nservers {
-                cfg.shutdown_server(i);
+            if let Some(p) = partitioner_thread {
+                p.join().expect("partitioner failed");
+                // Reconnect the network and submit a request. A client may have
+                // submitted a request in a minority; that request won't return
+                // until that server discovers a new term has started.
+                cfg.connect_all();
+                // Wait for a while so that we have a new term.
+                sleep(ELECTION_TIMEOUT);
             }
-            // Wait for a while for servers to shut down, since shutdown isn't
-            // a real crash and isn't instantaneous.
-            sleep(ELECTION_TIMEOUT);
-            // Crash and restart all.
-            for i in 0..nservers {
-                cfg.start_server(i);
-            }
-            cfg.connect_all();
-        }
 
-        if clients.join().is_err() {
-            panic!("a client failed");
-        }
-        let counts = counts.lock().clone();
-        for (i, &j) in counts.iter().enumerate() {
-            let key = i.to_string();
-            let v = get(&cfg, &mut ck, &key, Some(&oplog), 0);
-            if !randomkeys {
-                check_clnt_appends(i, &v, j);
+            if crash {
+                for i in 0..nservers {
+                    cfg.shutdown_server(i);
+                }
+                // Wait for a while for servers to shut down, since shutdown isn't
+                // a real crash and isn't instantaneous.
+                sleep(ELECTION_TIMEOUT);
+                // Crash and restart all.
+                for i in 0..nservers {
+                    cfg.start_server(i);
+                }
+                cfg.connect_all();
+            }
+
+            if clients.join().is_err() {
+                panic!("a client failed");
+            }
+            let counts = counts.lock().clone();
+            for (i, &j) in counts.iter().enumerate() {
+                let key = i.to_string();
+                let v = get(&cfg, &mut ck, &key, Some(&oplog), 0);
+                if !randomkeys {
+                    check_clnt_appends(i, &v, j);
+                }
+            }
+
+            if let Some(max) = maxraftstate {
+                // Check the maximum after the servers have processed all client
+                // requests and had time to checkpoint. The 2017-2020 bound (2x) is
+                // stricter than the later 8x; we keep it.
+                let sz = cfg.log_size();
+                assert!(
+                    sz <= 2 * max,
+                    "logs were not trimmed ({sz} > 2*{max}; by server {:?})",
+                    cfg.log_sizes()
+                );
+            } else {
+                // Check that snapshots are not used.
+                let ssz = cfg.snapshot_size();
+                assert_eq!(
+                    ssz, 0,
+                    "snapshot used ({ssz} bytes) although maxraftstate is -1"
+                );
             }
         }
-
-        if let Some(max) = maxraftstate {
-            // Check the maximum after the servers have processed all client
-            // requests and had time to checkpoint. The 2017-2020 bound (2x) is
-            // stricter than the later 8x; we keep it.
-            let sz = cfg.log_size();
-            assert!(
-                sz <= 2 * max,
-                "logs were not trimmed ({sz} > 2*{max}; by server {:?})",
-                cfg.log_sizes()
-            );
-        } else {
-            // Check that snapshots are not used.
-            let ssz = cfg.snapshot_size();
-            assert_eq!(
-                ssz, 0,
-                "snapshot used ({ssz} bytes) although maxraftstate is -1"
-            );
-        }
+    }));
+    if let Err(failure) = checks {
+        let why = failure
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| failure.downcast_ref::<&str>().copied())
+            .unwrap_or("a check failed");
+        let first_line = why.lines().next().unwrap_or(why);
+        cfg.timeline()
+            .mark("check", format!("check failed: {first_line}"));
+        page_of(
+            &oplog.take(),
+            &cfg.timeline().annotations(),
+            Some(first_line),
+        );
+        std::panic::resume_unwind(failure);
     }
 
     check_linearizable(&oplog.take(), &cfg.timeline().annotations());
@@ -438,16 +464,32 @@ pub fn check_and_visualize(
     history: &[KvOperation],
     annotations: &[Annotation],
 ) -> (CheckResult, Option<PathBuf>) {
+    page_of(history, annotations, None)
+}
+
+/// Checks `history` and writes its page unless it is ok: always when another
+/// check of the test has already failed (`failed`: what it said), or with
+/// `KV_PAGE_ALWAYS` set.
+fn page_of(
+    history: &[KvOperation],
+    annotations: &[Annotation],
+    failed: Option<&str>,
+) -> (CheckResult, Option<PathBuf>) {
     write_events(annotations);
     let (res, info) =
         check_operations_verbose(&KvModel, history, Some(LINEARIZABILITY_CHECK_TIMEOUT));
-    if res == CheckResult::Ok && std::env::var_os("KV_PAGE_ALWAYS").is_none() {
+    let always = failed.is_some() || std::env::var_os("KV_PAGE_ALWAYS").is_some();
+    if res == CheckResult::Ok && !always {
         return (res, None);
     }
     let test = thread::current().name().unwrap_or("kv").replace("::", "-");
     let path = std::env::temp_dir().join(format!("{test}-{}.html", std::process::id()));
+    let title = match failed {
+        Some(why) => format!("{test}: FAILED ({why}); the history itself: {res:?}"),
+        None => format!("{test}: {res:?}"),
+    };
     let page = PageOptions {
-        title: format!("{test}: {res:?}"),
+        title,
         nanoseconds: true,
         annotations: annotations.to_vec(),
         ..PageOptions::default()
