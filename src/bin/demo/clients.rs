@@ -9,7 +9,6 @@ use rand::Rng;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
-use std::time::Instant;
 
 pub const KEYS: usize = 4;
 
@@ -81,11 +80,10 @@ pub struct Clients {
 
 impl Clients {
     /// The kv demo's clients: `n` clerks of `cluster`, on keys `k0`..`k3`.
-    pub fn start(cluster: &Arc<Cluster>, n: usize, t0: Instant) -> Clients {
+    pub fn start(cluster: &Arc<Cluster>, n: usize) -> Clients {
         let cluster = cluster.clone();
         Clients::spawn(
             n,
-            t0,
             |rng| format!("k{}", rng.random_range(0..KEYS)),
             move || cluster.clerk(),
         )
@@ -95,7 +93,6 @@ impl Clients {
     /// keys drawn by `key` until `finish`, every one recorded.
     pub fn spawn<C: KvClerk + 'static>(
         n: usize,
-        t0: Instant,
         key: fn(&mut rand::rngs::ThreadRng) -> String,
         clerk: impl Fn() -> C + Send + Sync + 'static,
     ) -> Clients {
@@ -113,7 +110,9 @@ impl Clients {
                         let mut ck = clerk();
                         let mut rng = rand::rng();
                         let mut j = 0;
-                        let now = || t0.elapsed().as_nanos() as i64;
+                        // The kit's clock, so the faults on the clusters'
+                        // timelines line up with the operations on a page.
+                        let now = raft::kit::clock_ns;
                         while !stop.load(Ordering::Acquire) {
                             let key = key(&mut rng);
                             let value = format!("{me}.{j};");

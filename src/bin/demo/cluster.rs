@@ -38,6 +38,11 @@ impl Cluster {
         }
     }
 
+    /// The kit's record of every crash, restart and cut link, for the page.
+    pub fn timeline(&self) -> &raft::kit::Timeline {
+        self.kit.timeline()
+    }
+
     /// The network (its modes, its counters).
     pub fn net(&self) -> &Network {
         &self.kit.net

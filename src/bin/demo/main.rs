@@ -23,7 +23,9 @@ use clients::Clients;
 use cluster::Cluster;
 use labrpc::Network;
 use raft::linearizability::kv::{KvModel, KvOperation};
-use raft::linearizability::{check_operations_verbose, visualize_with, CheckResult, PageOptions};
+use raft::linearizability::{
+    check_operations_verbose, visualize_with, Annotation, CheckResult, PageOptions,
+};
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -113,7 +115,7 @@ fn main() -> ExitCode {
     let seed = net.seed();
     let cluster = Arc::new(Cluster::new(net, o.peers, Some(4000)));
     let t0 = Instant::now();
-    let clients = Clients::start(&cluster, o.clients, t0);
+    let clients = Clients::start(&cluster, o.clients);
     let mut injector = schedule::Injector::new();
     let mut events: Vec<(f64, String)> = Vec::new();
     let total = o.seconds as f64;
@@ -179,7 +181,11 @@ fn main() -> ExitCode {
     println!("  RPCs sent:            {rpcs}");
     println!("  final terms:          {}", final_terms.join(" "));
     println!("  faults injected:      {}", events.len());
-    report_verdict(&history, "demo: the clients' history")
+    report_verdict(
+        &history,
+        "demo: the clients' history",
+        &cluster.timeline().annotations(),
+    )
 }
 
 /// The display's refresh timer: four times a second on a terminal, once a
@@ -194,7 +200,7 @@ fn ticker(tty: bool) -> crossbeam_channel::Receiver<Instant> {
 
 /// Checks the clients' history for linearizability and prints the verdict
 /// (and, if it is not, where its page is); the exit code says which.
-fn report_verdict(history: &[KvOperation], title: &str) -> ExitCode {
+fn report_verdict(history: &[KvOperation], title: &str, annotations: &[Annotation]) -> ExitCode {
     println!("  operations completed: {}", history.len());
     println!("checking them for linearizability ...");
     let (result, info) = check_operations_verbose(&KvModel, history, Some(Duration::from_secs(20)));
@@ -213,6 +219,7 @@ fn report_verdict(history: &[KvOperation], title: &str) -> ExitCode {
             let page = PageOptions {
                 title: title.into(),
                 nanoseconds: true,
+                annotations: annotations.to_vec(),
                 ..PageOptions::default()
             };
             let _ = visualize_with(&KvModel, history, &info, &page, &path);

@@ -97,6 +97,12 @@ impl Injector {
             }
             Fault::Unreliable(on) => {
                 cluster.net().set_reliable(!on);
+                let what = if on {
+                    "unreliable network"
+                } else {
+                    "reliable network again"
+                };
+                cluster.timeline().mark("network", what);
                 self.unreliable = on;
                 if on {
                     "unreliable network: 10% of messages lost, the rest delayed".into()

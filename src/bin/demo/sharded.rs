@@ -36,7 +36,6 @@ pub fn run(o: &Options) -> ExitCode {
     let w2 = w.clone();
     let clients = Clients::spawn(
         o.clients,
-        t0,
         |rng| rng.random_range(0..NSHARDS).to_string(),
         move || w2.clerk(),
     );
@@ -104,5 +103,9 @@ pub fn run(o: &Options) -> ExitCode {
     println!("  RPCs sent:            {rpcs}");
     println!("  events:               {}", events.len());
     println!("  shard moves seen:     {}", moves.log.len());
-    crate::report_verdict(&history, "sharded demo: the clients' history")
+    crate::report_verdict(
+        &history,
+        "sharded demo: the clients' history",
+        &w.annotations(),
+    )
 }
