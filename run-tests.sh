@@ -5,6 +5,7 @@
 #   ./run-tests.sh [-n ITER=100] [-p WORKERS=#cores] [-t SECS=300] [-o DIR]
 #                  [-a] [-v LEVEL] [--release|--debug] PATTERN...
 #   ./run-tests.sh --report [PATTERN...]
+#   ./run-tests.sh --replay LOG [-n ITER] [-p WORKERS] [-v LEVEL] ...
 #
 # PATTERN selects tests as `cargo test PATTERN` does (a substring of the test's
 # name), but case-insensitively, so 2B and 2b are the same; a PATTERN that is a
@@ -26,6 +27,10 @@
 #               runs, failures, failure rate with a 95% upper bound, mean and
 #               longest seconds, first and last failing commit, and every
 #               failing run's time, commit, seed and log
+#   --replay LOG  run the test of a kept log again, ITER times, each with
+#               that run's network seed (LABRPC_SEED): the network makes the
+#               same choices; the election timers and the threads' timing do
+#               not repeat, so a replay fails again only sometimes
 #
 # Each run gets its own LABRPC_SEED, written at the top of its log, so the
 # network's random choices of a failing run can be replayed.
@@ -46,6 +51,7 @@ level=""
 profile=(--release)
 dry_run=0
 report=0
+replay_seed=""
 patterns=()
 
 usage() {
@@ -71,6 +77,13 @@ while [ $# -gt 0 ]; do
 	--debug) profile=(); shift ;;
 	--dry-run) dry_run=1; shift ;;
 	--report) report=1; shift ;;
+	--replay)
+		[ -f "${2:-}" ] || die_usage "--replay needs a run's log, got '${2:-}'"
+		replay_test=$(sed -n 's/^run-tests: \(.*\) iteration [0-9]*$/\1/p' "$2" | head -n 1)
+		replay_seed=$(sed -n 's/^run-tests: LABRPC_SEED=\([0-9]*\) .*/\1/p' "$2" | head -n 1)
+		[ -n "$replay_test" ] && [ -n "$replay_seed" ] || die_usage "--replay: $2 has no run-tests header (test name and LABRPC_SEED)"
+		patterns+=("$replay_test")
+		shift 2 ;;
 	-h | --help) usage ;;
 	--) shift; patterns+=("$@"); break ;;
 	-*) die_usage "unknown option $1" ;;
@@ -237,7 +250,7 @@ run_one() {
 	local bin=$1 name=$2 iter=$3
 	local safe=${name//::/__}
 	local log="$outdir/${safe}_${iter}.log"
-	local seed=$(( (RANDOM << 30) | (RANDOM << 15) | RANDOM ))
+	local seed=${replay_seed:-$(( (RANDOM << 30) | (RANDOM << 15) | RANDOM ))}
 	local t0 t1 rc reason=""
 	t0=$(date +%s%N)
 	{
