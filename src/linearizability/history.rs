@@ -99,26 +99,16 @@ pub fn read_history(reader: impl std::io::BufRead) -> Result<Vec<KvOperation>, H
 /// [`read_history`], with the line of the file each operation came from
 /// (1-based; blank lines are skipped, so the two can differ), for saying
 /// where in the file a history breaks.
+#[cfg(feature = "tools")]
 pub fn read_history_lines(
     reader: impl std::io::BufRead,
 ) -> Result<(Vec<KvOperation>, Vec<usize>), HistoryError> {
-    let mut ops = Vec::new();
-    let mut lines = Vec::new();
-    for (i, line) in reader.split(b'\n').enumerate() {
-        let at = |reason: String| HistoryError {
-            line: i + 1,
-            reason,
-        };
-        let bytes = line.map_err(|e| at(format!("cannot read: {e}")))?;
-        let text = std::str::from_utf8(&bytes)
-            .map_err(|e| at(format!("not UTF-8 (byte {})", e.valid_up_to() + 1)))?;
-        if text.trim().is_empty() {
-            continue;
-        }
-        let parsed: HistoryLine = serde_json::from_str(text).map_err(|e| at(e.to_string()))?;
-        ops.push(parsed.to_operation().map_err(at)?);
-        lines.push(i + 1);
-    }
+    let (mut ops, mut lines) = (Vec::new(), Vec::new());
+    for_each_json_line(reader, |parsed: HistoryLine, line| {
+        ops.push(parsed.to_operation()?);
+        lines.push(line);
+        Ok(())
+    })?;
     Ok((ops, lines))
 }
 
@@ -131,6 +121,24 @@ pub fn read_annotations(
     reader: impl std::io::BufRead,
 ) -> Result<Vec<super::visualize::Annotation>, HistoryError> {
     let mut out = Vec::new();
+    for_each_json_line(reader, |a: super::visualize::Annotation, _| {
+        if let Some(end) = a.end.filter(|&end| end < a.time) {
+            return Err(format!("\"end\" ({end}) is before \"time\" ({})", a.time));
+        }
+        out.push(a);
+        Ok(())
+    })?;
+    Ok(out)
+}
+
+/// Decodes each non-blank line of `reader` as a `T` and hands it to `each`
+/// with its line number (1-based); the first line that cannot be read or
+/// decoded, or that `each` refuses, ends the reading with its number and why.
+#[cfg(feature = "tools")]
+fn for_each_json_line<T: serde::de::DeserializeOwned>(
+    reader: impl std::io::BufRead,
+    mut each: impl FnMut(T, usize) -> Result<(), String>,
+) -> Result<(), HistoryError> {
     for (i, line) in reader.split(b'\n').enumerate() {
         let at = |reason: String| HistoryError {
             line: i + 1,
@@ -142,17 +150,10 @@ pub fn read_annotations(
         if text.trim().is_empty() {
             continue;
         }
-        let a: super::visualize::Annotation =
-            serde_json::from_str(text).map_err(|e| at(e.to_string()))?;
-        if let Some(end) = a.end.filter(|&end| end < a.time) {
-            return Err(at(format!(
-                "\"end\" ({end}) is before \"time\" ({})",
-                a.time
-            )));
-        }
-        out.push(a);
+        let value: T = serde_json::from_str(text).map_err(|e| at(e.to_string()))?;
+        each(value, i + 1).map_err(at)?;
     }
-    Ok(out)
+    Ok(())
 }
 
 /// One line of a history file, without its newline.
