@@ -116,13 +116,14 @@ fn lincheck_exit_codes() {
         "{\"time\":15,\"end\":35,\"kind\":\"partition\",\"text\":\"[0] | [1 2]\"}\n\n{\"time\":38,\"kind\":\"crash\",\"text\":\"S1 down\"}\n",
     )
     .unwrap();
-    let (code, out, _) = lincheck(&[
-        &illegal,
+    let with_events = [
+        illegal.as_str(),
         "--html",
         page.to_str().unwrap(),
         "--events",
         events.to_str().unwrap(),
-    ]);
+    ];
+    let (code, out, _) = lincheck(&with_events);
     assert_eq!(code, 1, "{out}");
     let html = std::fs::read_to_string(&page).unwrap();
     assert!(
@@ -135,13 +136,7 @@ fn lincheck_exit_codes() {
         "{\"time\":15,\"end\":5,\"kind\":\"partition\",\"text\":\"x\"}\n",
     )
     .unwrap();
-    let (code, _, err) = lincheck(&[
-        &illegal,
-        "--html",
-        page.to_str().unwrap(),
-        "--events",
-        events.to_str().unwrap(),
-    ]);
+    let (code, _, err) = lincheck(&with_events);
     assert_eq!(code, 2);
     assert!(err.contains("line 1") && err.contains("before"), "{err}");
     let (code, _, err) = lincheck(&[&illegal, "--events", events.to_str().unwrap()]);
