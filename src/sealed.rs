@@ -67,6 +67,19 @@ pub fn begin(buf: &mut Vec<u8>) {
 /// Writes the header of a blob whose payload follows [`begin`]'s reserved bytes.
 pub fn finish(kind: Kind, buf: &mut [u8]) {
     let crc = crc32c(&buf[HEADER_LEN..]);
+    finish_with_crc(kind, buf, crc);
+}
+
+/// [`finish`] for a writer that already knows its payload's CRC-32C (Raft
+/// keeps its saved state's checksum up to date as the bytes change, rather
+/// than reading megabytes of log on every save: `raft/saved_state.rs`).
+/// Debug builds check the claim against the bytes.
+pub fn finish_with_crc(kind: Kind, buf: &mut [u8], crc: u32) {
+    debug_assert_eq!(
+        crc,
+        crc32c(&buf[HEADER_LEN..]),
+        "{kind:?}: wrong payload CRC"
+    );
     buf[..4].copy_from_slice(kind.magic());
     buf[4] = kind.version();
     buf[5..HEADER_LEN].copy_from_slice(&crc.to_le_bytes());

@@ -55,12 +55,72 @@ const fn build_tables() -> [[u32; 256]; 8] {
 
 /// The CRC-32C of `bytes` (0 for no bytes).
 pub fn crc32c(bytes: &[u8]) -> u32 {
+    crc32c_append(0, bytes)
+}
+
+/// Continues a checksum: `crc32c_append(crc32c(a), b) == crc32c(a ++ b)`.
+/// (Raft's saved state grows by appends; this checksums only the new bytes.)
+pub fn crc32c_append(crc: u32, bytes: &[u8]) -> u32 {
     #[cfg(target_arch = "x86_64")]
     if std::arch::is_x86_feature_detected!("sse4.2") {
         // SAFETY: the CPU has SSE4.2, the only requirement of crc32c_sse42.
-        return unsafe { crc32c_sse42(bytes) };
+        return unsafe { crc32c_sse42(crc, bytes) };
     }
-    crc32c_table(bytes)
+    crc32c_table(crc, bytes)
+}
+
+/// The CRC-32C of `a ++ b` from the two parts' CRCs and `b`'s length, in
+/// time logarithmic in the length, without the bytes.
+///
+/// Why it works: a CRC is the message, as a polynomial over GF(2), modulo
+/// CRC-32C's polynomial, with the same constants folded in at both ends of
+/// every message. Appending `b` multiplies `a`'s part by `x^(8 len_b)` and adds
+/// `b`'s; the constants cancel (the same argument as zlib's `crc32_combine`).
+pub fn crc32c_combine(crc_a: u32, crc_b: u32, len_b: u64) -> u32 {
+    multiply_mod_poly(x_to_the_8n(len_b), crc_a) ^ crc_b
+}
+
+/// `a * b` modulo CRC-32C's polynomial, both in the reflected form (bit 31
+/// is `x^0`).
+const fn multiply_mod_poly(a: u32, mut b: u32) -> u32 {
+    let mut product = 0;
+    let mut bit = 1u32 << 31;
+    while bit != 0 {
+        if a & bit != 0 {
+            product ^= b;
+        }
+        bit >>= 1;
+        b = if b & 1 == 1 { (b >> 1) ^ POLY } else { b >> 1 };
+    }
+    product
+}
+
+/// `X_TO_THE_2K[k]` is `x^(2^k)` modulo the polynomial (reflected).
+const X_TO_THE_2K: [u32; 64] = {
+    let mut t = [0u32; 64];
+    let mut p = 1u32 << 30; // x^1
+    let mut k = 0;
+    while k < 64 {
+        t[k] = p;
+        p = multiply_mod_poly(p, p);
+        k += 1;
+    }
+    t
+};
+
+/// `x^(8n)` modulo the polynomial: the factor that shifts a CRC past `n`
+/// bytes, by squaring (`8n = n << 3`, so bit `j` of `n` is power `j + 3`).
+fn x_to_the_8n(mut n: u64) -> u32 {
+    let mut power = 1u32 << 31; // x^0
+    let mut k = 3;
+    while n != 0 {
+        if n & 1 == 1 {
+            power = multiply_mod_poly(X_TO_THE_2K[k], power);
+        }
+        n >>= 1;
+        k += 1;
+    }
+    power
 }
 
 /// CRC-32C with the SSE4.2 `crc32` instruction, eight bytes at a time.
@@ -70,9 +130,9 @@ pub fn crc32c(bytes: &[u8]) -> u32 {
 /// The CPU must support SSE4.2.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "sse4.2")]
-unsafe fn crc32c_sse42(bytes: &[u8]) -> u32 {
+unsafe fn crc32c_sse42(crc: u32, bytes: &[u8]) -> u32 {
     use std::arch::x86_64::{_mm_crc32_u64, _mm_crc32_u8};
-    let mut crc = !0u32 as u64;
+    let mut crc = !crc as u64;
     let mut words = bytes.chunks_exact(8);
     for w in &mut words {
         let word = u64::from_le_bytes([w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7]]);
@@ -86,8 +146,8 @@ unsafe fn crc32c_sse42(bytes: &[u8]) -> u32 {
 }
 
 /// CRC-32C from the tables, for CPUs without the instruction.
-fn crc32c_table(bytes: &[u8]) -> u32 {
-    let mut crc = !0u32;
+fn crc32c_table(crc: u32, bytes: &[u8]) -> u32 {
+    let mut crc = !crc;
     let mut blocks = bytes.chunks_exact(8);
     for block in &mut blocks {
         let lo = u32::from_le_bytes([block[0], block[1], block[2], block[3]]) ^ crc;
@@ -175,14 +235,48 @@ mod tests {
             for len in start..bytes.len() {
                 let b = &bytes[start..len];
                 let want = crc32c_slow(b);
-                assert_eq!(crc32c_table(b), want, "table, {start}..{len}");
+                assert_eq!(crc32c_table(0, b), want, "table, {start}..{len}");
                 assert_eq!(crc32c(b), want, "crc32c, {start}..{len}");
                 #[cfg(target_arch = "x86_64")]
                 if std::arch::is_x86_feature_detected!("sse4.2") {
                     // SAFETY: SSE4.2 is present.
-                    assert_eq!(unsafe { crc32c_sse42(b) }, want, "sse4.2, {start}..{len}");
+                    assert_eq!(
+                        unsafe { crc32c_sse42(0, b) },
+                        want,
+                        "sse4.2, {start}..{len}"
+                    );
                 }
             }
+        }
+    }
+
+    #[test]
+    fn appending_and_combining_agree_with_one_pass() {
+        let bytes: Vec<u8> = (0..3000u32).map(|i| (i * 7919 % 251) as u8).collect();
+        for len in [0, 1, 7, 8, 9, 100, 1000, 3000] {
+            let whole = &bytes[..len];
+            for cut in (0..=len).step_by(len / 7 + 1).chain([len]) {
+                let (a, b) = whole.split_at(cut);
+                let want = crc32c(whole);
+                assert_eq!(crc32c_append(crc32c(a), b), want, "append {cut}/{len}");
+                assert_eq!(crc32c_table(crc32c(a), b), want, "table {cut}/{len}");
+                let combined = crc32c_combine(crc32c(a), crc32c(b), b.len() as u64);
+                assert_eq!(combined, want, "combine {cut}/{len}");
+            }
+        }
+        // Lengths past 2^32 bytes: the CRC of 2^k zero bytes by doubling,
+        // checked by regrouping ((a b) c == a (b c)) at every size.
+        let mut zeros = crc32c(&[0u8; 1]);
+        for k in 0..40u32 {
+            let n = 1u64 << k;
+            let a = crc32c(b"abc");
+            let left = crc32c_combine(crc32c_combine(a, zeros, n), zeros, n);
+            let doubled = crc32c_combine(zeros, zeros, n);
+            assert_eq!(left, crc32c_combine(a, doubled, 2 * n), "2^{k}");
+            if k < 12 {
+                assert_eq!(doubled, crc32c(&vec![0u8; 2 * n as usize]), "2^{k}");
+            }
+            zeros = doubled;
         }
     }
 
