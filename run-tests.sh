@@ -28,12 +28,12 @@
 #               longest seconds, first and last failing commit, and every
 #               failing run's time, commit, seed and log
 #   --replay LOG  run the test of a kept log again, ITER times, each with
-#               that run's network seed (LABRPC_SEED): the network makes the
-#               same choices; the election timers and the threads' timing do
+#               that run's seed (LABRPC_SEED): the network and the election
+#               timers make the same random choices; the threads' timing does
 #               not repeat, so a replay fails again only sometimes
 #
 # Each run gets its own LABRPC_SEED, written at the top of its log, so the
-# network's random choices of a failing run can be replayed.
+# random choices of a failing run (network and election timers) can be replayed.
 # Every run is also appended to a ledger, rpc-logs/ledger.tsv (or the file
 # RUN_TESTS_LEDGER names), one line per run: time (UTC), commit (+dirty when
 # the working tree differed from it), test, passed/failed/hung, seconds,

@@ -30,6 +30,16 @@ impl ClientEnd {
         &self.name
     }
 
+    /// A seed for randomness outside the network that replaying the network's
+    /// seed should repeat (Raft's election timeouts): the n-th call on a
+    /// network returns the same number whenever the network's seed is the
+    /// same, and every call a different one. So a test that makes its peers
+    /// in the same order replays their timeouts along with the network's
+    /// drops and delays.
+    pub fn derive_seed(&self) -> u64 {
+        self.net.derive_seed()
+    }
+
     /// Sends a request and blocks until the network delivers the reply or
     /// decides the call failed (Go `end.Call(svcMeth, &args, &reply)`).
     pub fn call<A: Serialize, R: DeserializeOwned>(

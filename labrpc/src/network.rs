@@ -51,6 +51,8 @@ pub(crate) struct NetInner {
     table: Mutex<Table>,
     rng: Mutex<StdRng>,
     seed: u64,
+    /// How many seeds [`ClientEnd::derive_seed`] has handed out.
+    seeds_derived: AtomicU64,
     total_count: AtomicU64,
     total_bytes: AtomicU64,
     done: AtomicBool,
@@ -87,6 +89,7 @@ impl Network {
                 table: Mutex::new(table),
                 rng: Mutex::new(StdRng::seed_from_u64(seed)),
                 seed,
+                seeds_derived: AtomicU64::new(0),
                 total_count: AtomicU64::new(0),
                 total_bytes: AtomicU64::new(0),
                 done: AtomicBool::new(false),
@@ -309,6 +312,17 @@ impl NetInner {
     }
 
     /// Entry point of every call: see [`call::send`].
+    /// The next seed derived from the network's (see [`ClientEnd::derive_seed`]).
+    pub(crate) fn derive_seed(&self) -> u64 {
+        let n = self.seeds_derived.fetch_add(1, Ordering::Relaxed) + 1;
+        // SplitMix64's finalizer: seeds n and n + 1 give unrelated streams,
+        // and none equals the network's own seed.
+        let mut z = self.seed ^ n.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
     pub(crate) fn send(self: &Arc<Self>, call: Arc<Call>) {
         call::send(self, call);
     }

@@ -542,4 +542,23 @@ mod labrpc {
         let ok = pending.into_iter().filter_map(|p| p.wait().ok()).count();
         assert_eq!(ok, 1000, "reliable network lost a reordered reply");
     }
+
+    /// Derived seeds repeat with the network's seed, call by call, and differ
+    /// from one call to the next (Raft draws its election timeouts from them).
+    #[test]
+    fn derived_seeds_replay_with_the_network_seed() {
+        let draw = |seed| {
+            let net = Network::with_seed(seed);
+            let e = net.make_end("e");
+            (0..5).map(|_| e.derive_seed()).collect::<Vec<u64>>()
+        };
+        let (a, b, other) = (draw(42), draw(42), draw(43));
+        assert_eq!(a, b);
+        assert_ne!(a, other);
+        let mut distinct = a.clone();
+        distinct.sort();
+        distinct.dedup();
+        assert_eq!(distinct.len(), a.len(), "{a:?}");
+        assert!(!a.contains(&42));
+    }
 }

@@ -72,7 +72,7 @@ mod tests {
     use rand::{Rng, SeedableRng};
 
     fn leader_of(n: usize) -> State<u64> {
-        let mut st = State::new(0, n, Persister::new());
+        let mut st = State::new(0, n, Persister::new(), 1);
         st.become_leader();
         st
     }

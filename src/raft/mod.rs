@@ -242,7 +242,7 @@ impl<C: Command> Shared<C> {
                 "me = {me}, but only {n} peers"
             )));
         }
-        let mut st = State::new(me, n, persister.clone());
+        let mut st = State::new(me, n, persister.clone(), peers[me].derive_seed());
         let saved =
             persist::restore::<C>(&persister.read_raft_state(), &persister.read_snapshot(), n)?;
         if let Some(r) = saved {

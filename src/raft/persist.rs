@@ -141,7 +141,7 @@ mod tests {
     #[test]
     fn incremental_encoding_matches_the_codec() {
         let persister = crate::Persister::new();
-        let mut st: State<String> = State::new(0, 3, persister.clone());
+        let mut st: State<String> = State::new(0, 3, persister.clone(), 1);
         let check = |st: &mut State<String>| {
             st.persist();
             let tuple = (st.current_term, st.voted_for, st.snapshot_crc, &st.log);

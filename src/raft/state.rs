@@ -9,7 +9,8 @@ use super::snapshot::PendingSnapshot;
 use super::Command;
 use crate::debug::dlog;
 use crate::persister::Persister;
-use rand::Rng;
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
 use std::time::{Duration, Instant};
 
 /// The time between two heartbeats of a leader: at most ten per second, as the lab requires.
@@ -71,6 +72,9 @@ pub(crate) struct State<C> {
     pub(crate) last_applied: u64,
     /// When a follower or candidate gives up waiting and starts an election.
     pub(crate) election_deadline: Instant,
+    /// Where this peer's election timeouts come from: seeded from the
+    /// network's seed (`Shared::new`), so a replayed run draws the same ones.
+    timer_rng: StdRng,
     /// Votes received in the current election (candidate only).
     pub(crate) votes: usize,
     /// A snapshot received from the leader, not yet handed to the applier.
@@ -102,8 +106,10 @@ pub(crate) struct State<C> {
 }
 
 impl<C: Command> State<C> {
-    pub(crate) fn new(me: usize, n: usize, persister: Persister) -> State<C> {
-        State {
+    /// A follower in term 0 with an empty log; its election timeouts are
+    /// drawn from `timer_seed` (so a replayed seed replays them).
+    pub(crate) fn new(me: usize, n: usize, persister: Persister, timer_seed: u64) -> State<C> {
+        let mut st = State {
             me,
             n,
             current_term: 0,
@@ -114,7 +120,8 @@ impl<C: Command> State<C> {
             role: Role::Follower,
             commit_index: 0,
             last_applied: 0,
-            election_deadline: Instant::now() + random_election_timeout(),
+            election_deadline: Instant::now(),
+            timer_rng: StdRng::seed_from_u64(timer_seed),
             votes: 0,
             pending_snapshot: None,
             next_index: vec![1; n],
@@ -125,7 +132,9 @@ impl<C: Command> State<C> {
             reported_last_term: false,
             persister,
             saved: SavedState::default(),
-        }
+        };
+        st.reset_election_timer();
+        st
     }
 
     /// Figure 2, "All Servers": if a message carries a term newer than ours,
@@ -157,7 +166,8 @@ impl<C: Command> State<C> {
     /// Picks a new random election deadline from now (a follower that hears
     /// from the leader, a peer that grants a vote, a candidate starting over).
     pub(crate) fn reset_election_timer(&mut self) {
-        self.election_deadline = Instant::now() + random_election_timeout();
+        let timeout = Duration::from_millis(self.timer_rng.random_range(ELECTION_TIMEOUT_MS));
+        self.election_deadline = Instant::now() + timeout;
     }
 
     /// A majority of `n` peers.
@@ -186,8 +196,4 @@ impl<C: Command> State<C> {
         self.answered = vec![false; self.n];
         self.silent = vec![0; self.n];
     }
-}
-
-fn random_election_timeout() -> Duration {
-    Duration::from_millis(rand::rng().random_range(ELECTION_TIMEOUT_MS))
 }
