@@ -240,6 +240,7 @@ fn main() -> ExitCode {
             nanoseconds: args.ns,
             op_labels,
             annotations,
+            ..PageOptions::default()
         };
         match visualize_with(&KvModel, &history, &info, &page, out.as_ref()) {
             Ok(()) => println!("history page: {out}"),

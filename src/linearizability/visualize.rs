@@ -13,7 +13,7 @@
 //! Rust writes the data (as JSON, by hand: the library has no JSON crate)
 //! and the page's script draws it.
 
-use super::check::{CheckResult, LinearizationInfo};
+use super::check::{CheckResult, LinearizationInfo, PartitionResult};
 use super::{Model, Operation};
 use std::fmt::Write as _;
 use std::path::Path;
@@ -33,6 +33,9 @@ pub struct PageOptions {
     pub op_labels: Vec<String>,
     /// What happened beside the operations (faults, phases, failed checks).
     pub annotations: Vec<Annotation>,
+    /// Parts to open and list first after any illegal one, by the name the
+    /// model gives them (e.g. `key '3'` when a test's Get of "3" failed).
+    pub focus: Vec<String>,
 }
 
 impl Default for PageOptions {
@@ -42,6 +45,7 @@ impl Default for PageOptions {
             nanoseconds: false,
             op_labels: Vec::new(),
             annotations: Vec::new(),
+            focus: Vec::new(),
         }
     }
 }
@@ -127,12 +131,16 @@ fn data_json<M: Model>(
 ) -> String {
     let nanoseconds = options.nanoseconds;
     let t0 = history.iter().map(|o| o.call).min().unwrap_or(0);
+    let named = |p: &PartitionResult| model.describe_partition(history, &p.ops);
+    let focused = |p: &PartitionResult| options.focus.contains(&named(p));
     let mut parts: Vec<_> = info.partitions.iter().collect();
-    // Illegal first, then undecided, then ok: the page opens on what matters.
+    // Illegal first, then the parts in focus, then undecided, then ok: the
+    // page opens on what matters.
     parts.sort_by_key(|p| match p.result {
         CheckResult::Illegal => 0,
-        CheckResult::Unknown => 1,
-        CheckResult::Ok => 2,
+        _ if focused(p) => 1,
+        CheckResult::Unknown => 2,
+        CheckResult::Ok => 3,
     });
     let verdict = parts.first().map_or(CheckResult::Ok, |p| p.result);
     let mut out = format!(
@@ -163,9 +171,10 @@ fn data_json<M: Model>(
             .and_then(|b| part.ops.iter().position(|&i| i == b));
         let _ = write!(
             out,
-            "{}{{\"name\":{},\"verdict\":\"{}\",\"blocker\":{},\"resets\":{},\"ops\":[",
+            "{}{{\"name\":{},\"focus\":{},\"verdict\":\"{}\",\"blocker\":{},\"resets\":{},\"ops\":[",
             if k > 0 { "," } else { "" },
-            json_str(&model.describe_partition(history, &part.ops)),
+            json_str(&named(part)),
+            focused(part),
             verdict_name(part.result),
             blocker.map_or(-1, |b| b as i64),
             part.memo_resets,
@@ -451,6 +460,9 @@ function drawPart(p, box) {
   box.zoom = zoom;
   draw();
   toBreak();
+  // A part in focus (a failed check read its key) opens on its end: the
+  // failed read is its last operation, the check's mark just after it.
+  if (p.focus && p.blocker < 0) scroll.scrollLeft = scroll.scrollWidth;
 }
 
 const parts = document.getElementById("parts");
@@ -470,7 +482,7 @@ DATA.partitions.forEach((p, k) => {
   d.addEventListener("toggle", () => { if (d.open && !drawn) { drawn = true; drawPart(p, d); } if (d.open) current = d; });
   d.addEventListener("mouseenter", () => { current = d; });
   // Open what needs looking at; ok parts stay closed unless there is nothing else.
-  if (p.verdict !== "ok" || (k === 0 && DATA.partitions.length <= 3)) d.open = true;
+  if (p.verdict !== "ok" || p.focus || (k === 0 && DATA.partitions.length <= 3)) d.open = true;
   parts.appendChild(d);
 });
 document.addEventListener("keydown", ev => {

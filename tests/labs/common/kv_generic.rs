@@ -426,14 +426,9 @@ pub fn generic_test(
             .map(String::as_str)
             .or_else(|| failure.downcast_ref::<&str>().copied())
             .unwrap_or("a check failed");
-        let first_line = why.lines().next().unwrap_or(why);
-        cfg.timeline()
-            .mark("check", format!("check failed: {first_line}"));
-        page_of(
-            &oplog.take(),
-            &cfg.timeline().annotations(),
-            Some(first_line),
-        );
+        let why = one_line(why);
+        cfg.timeline().mark("check", format!("check failed: {why}"));
+        failure_page(&oplog.take(), &cfg.timeline().annotations(), &why, None);
         std::panic::resume_unwind(failure);
     }
 
@@ -467,13 +462,36 @@ pub fn check_and_visualize(
     page_of(history, annotations, None)
 }
 
+/// Writes the page of a test that failed a check (`why`: what the check
+/// said), whether or not its history is linearizable: the failure is marked
+/// on the page's timeline (the caller marks it) and in its title, and the
+/// part of the key it read (`key`), if one, is opened.
+pub fn failure_page(
+    history: &[KvOperation],
+    annotations: &[Annotation],
+    why: &str,
+    key: Option<&str>,
+) {
+    page_of(history, annotations, Some((why, key)));
+}
+
+/// A check's message as one line of at most 200 characters, for a page's
+/// title and a mark on its timeline (the Go checks' messages span lines).
+pub fn one_line(why: &str) -> String {
+    let line = why.split_whitespace().collect::<Vec<_>>().join(" ");
+    match line.char_indices().nth(200) {
+        Some((cut, _)) => format!("{}...", &line[..cut]),
+        None => line,
+    }
+}
+
 /// Checks `history` and writes its page unless it is ok: always when another
-/// check of the test has already failed (`failed`: what it said), or with
-/// `KV_PAGE_ALWAYS` set.
+/// check of the test has already failed (`failed`: what it said, and the key
+/// it read if one), or with `KV_PAGE_ALWAYS` set.
 fn page_of(
     history: &[KvOperation],
     annotations: &[Annotation],
-    failed: Option<&str>,
+    failed: Option<(&str, Option<&str>)>,
 ) -> (CheckResult, Option<PathBuf>) {
     write_events(annotations);
     let (res, info) =
@@ -485,13 +503,15 @@ fn page_of(
     let test = thread::current().name().unwrap_or("kv").replace("::", "-");
     let path = std::env::temp_dir().join(format!("{test}-{}.html", std::process::id()));
     let title = match failed {
-        Some(why) => format!("{test}: FAILED ({why}); the history itself: {res:?}"),
+        Some((why, _)) => format!("{test}: FAILED ({why}); the history itself: {res:?}"),
         None => format!("{test}: {res:?}"),
     };
+    let focus = failed.and_then(|(_, key)| key);
     let page = PageOptions {
         title,
         nanoseconds: true,
         annotations: annotations.to_vec(),
+        focus: focus.iter().map(|k| format!("key '{k}'")).collect(),
         ..PageOptions::default()
     };
     match visualize_with(&KvModel, history, &info, &page, &path) {

@@ -2,16 +2,24 @@
 //! network with a shard master cluster (`ctrler-0..2`) and three replica
 //! groups (gids 100, 101, 102; servers `server-<gid>-<i>`), each a kit
 //! cluster; clerks that reach any server by name.
+//!
+//! Every clerk operation of a test is recorded ([`ShardKvConfig::record`]),
+//! so that a test that fails, at any check, leaves a history page with the
+//! failure and the tester's faults on it (written as the test unwinds).
 
+use super::kv_generic::{self, OpLog};
 use super::suite::SuiteLock;
 use labrpc::Network;
 use parking_lot::Mutex;
+use raft::linearizability::kv::{KvOp, KvOperation};
 use raft::sharded::Sharded;
 use raft::shardkv::Clerk;
 use raft::shardmaster;
+use std::collections::HashMap;
 use std::ops::Deref;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
+use std::thread::{self, ThreadId};
 use std::time::Instant;
 
 /// Replica groups.
@@ -28,6 +36,11 @@ pub struct ShardKvConfig {
     t0: Mutex<Instant>,
     rpcs0: AtomicU64,
     ops: AtomicU64,
+    /// Every clerk operation so far, one client per thread (`clients`).
+    history: OpLog,
+    clients: Mutex<HashMap<ThreadId, usize>>,
+    /// The check that failed, if one did: what it said, the key it read.
+    failure: Mutex<Option<(String, Option<String>)>>,
     lock: SuiteLock,
 }
 
@@ -50,6 +63,9 @@ impl Deref for ShardKvCfg {
 
 impl Drop for ShardKvCfg {
     fn drop(&mut self) {
+        if thread::panicking() {
+            self.0.write_failure_page();
+        }
         self.0.cleanup();
     }
 }
@@ -73,6 +89,9 @@ pub fn make_config(n: usize, unreliable: bool, maxraftstate: Option<usize>) -> S
         t0: Mutex::new(Instant::now()),
         rpcs0: AtomicU64::new(0),
         ops: AtomicU64::new(0),
+        history: OpLog::default(),
+        clients: Mutex::new(HashMap::new()),
+        failure: Mutex::new(None),
         lock,
     }))
 }
@@ -96,6 +115,50 @@ impl ShardKvConfig {
     /// Counts one clerk operation.
     pub fn op(&self) {
         self.ops.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Records a clerk operation that was called at `call` (`kv_generic::now_ns`) and
+    /// has just returned `out`. Each thread is one client of the history.
+    pub fn record(&self, op: KvOp, key: &str, value: &str, out: &str, call: i64) {
+        let client = {
+            let mut clients = self.clients.lock();
+            let next = clients.len();
+            *clients.entry(thread::current().id()).or_insert(next)
+        };
+        kv_generic::record(Some(&self.history), client, op, key, value, out, call);
+    }
+
+    /// The history recorded so far, handed over (the record is left empty).
+    pub fn take_history(&self) -> Vec<KvOperation> {
+        self.history.take()
+    }
+
+    /// A check failed (of `key`, if it read one): marks it on the timeline
+    /// and fails the test with `why` (the history page is written as the
+    /// test unwinds, with that key's part open).
+    #[track_caller]
+    pub fn fail(&self, key: Option<&str>, why: &str) -> ! {
+        let line = kv_generic::one_line(why);
+        self.setup
+            .timeline
+            .mark("check", format!("check failed: {line}"));
+        *self.failure.lock() = Some((line, key.map(str::to_string)));
+        panic!("{why}");
+    }
+
+    /// The failing test's page: its history with the faults and the failed
+    /// check (or, if the test failed elsewhere, that it did). Nothing if the
+    /// history was handed over already (its own check wrote the page).
+    fn write_failure_page(&self) {
+        let history = self.history.take();
+        if history.is_empty() {
+            return;
+        }
+        let (why, key) = self.failure.lock().take().unwrap_or_else(|| {
+            let why = "the test failed (its message is above)";
+            (why.to_string(), None)
+        });
+        kv_generic::failure_page(&history, &self.annotations(), &why, key.as_deref());
     }
 
     /// Go `join(gi)`: group `gi` joins.
