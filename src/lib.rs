@@ -81,6 +81,7 @@ pub mod sealed;
 pub mod sharded;
 pub mod shardkv;
 pub mod shardmaster;
+mod sync;
 
 pub use error::RaftError;
 pub use persister::Persister;

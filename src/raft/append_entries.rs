@@ -115,7 +115,7 @@ impl<C: Command> Shared<C> {
                 args.leader_id
             );
             st.commit_index = commit;
-            self.apply_cv.notify_one();
+            self.apply_cv.notify_one(&st);
         }
         reply.success = true;
         reply

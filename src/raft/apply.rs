@@ -9,6 +9,7 @@
 use super::state::State;
 use super::{Command, Shared};
 use crate::debug::dlog;
+use crate::sync::MutexGuard;
 use crossbeam_channel::{select, Sender};
 
 /// At most this many committed entries are copied out of the log per batch:
@@ -52,17 +53,10 @@ impl<C: Command> Shared<C> {
     /// The applier thread's loop.
     pub(crate) fn applier(&self, apply_ch: Sender<ApplyMsg<C>>) {
         let mut st = self.state.lock();
-        loop {
-            if self.killed() {
-                return;
-            }
-            let batch = next_batch(&mut st);
-            if batch.is_empty() {
-                self.apply_cv.wait(&mut st);
-                continue;
-            }
+        // Each turn: wait for something to deliver, or for kill (None).
+        while let Some(batch) = self.apply_cv.wait_for(&mut st, &self.dead, next_batch) {
             // Send without the lock; kill() unblocks a send to a full channel.
-            let delivered = parking_lot::MutexGuard::unlocked(&mut st, || {
+            let delivered = MutexGuard::unlocked(&mut st, || {
                 batch.into_iter().all(|msg| {
                     select! {
                         send(apply_ch, msg) -> r => r.is_ok(),
@@ -78,8 +72,8 @@ impl<C: Command> Shared<C> {
 }
 
 /// Takes what is ready to apply, in log order: a pending snapshot first (it
-/// covers everything before it), then committed entries.
-fn next_batch<C: Command>(st: &mut State<C>) -> Vec<ApplyMsg<C>> {
+/// covers everything before it), then committed entries; `None` if nothing is.
+fn next_batch<C: Command>(st: &mut State<C>) -> Option<Vec<ApplyMsg<C>>> {
     if let Some(snap) = st.pending_snapshot.take() {
         if snap.index > st.last_applied {
             dlog!(
@@ -91,15 +85,15 @@ fn next_batch<C: Command>(st: &mut State<C>) -> Vec<ApplyMsg<C>> {
                 snap.term
             );
             st.last_applied = snap.index;
-            return vec![ApplyMsg::Snapshot {
+            return Some(vec![ApplyMsg::Snapshot {
                 index: snap.index,
                 term: snap.term,
                 data: snap.data,
-            }];
+            }]);
         }
     }
     if st.last_applied >= st.commit_index {
-        return Vec::new();
+        return None;
     }
     let from = st.last_applied + 1;
     let to = st
@@ -118,5 +112,5 @@ fn next_batch<C: Command>(st: &mut State<C>) -> Vec<ApplyMsg<C>> {
         .collect();
     dlog!("APLY", st.me, st.current_term, "applying {from}..={to}");
     st.last_applied = to;
-    batch
+    Some(batch)
 }

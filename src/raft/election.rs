@@ -26,12 +26,8 @@ impl<C: Command> Shared<C> {
             self.decline_to_stand(st);
             return;
         }
-        st.role = Role::Candidate;
-        st.current_term += 1;
-        st.voted_for = Some(self.me);
-        st.votes = 1;
+        st.stand_for_election();
         st.persist();
-        st.reset_election_timer();
         dlog!(
             "VOTE",
             self.me,
@@ -96,22 +92,8 @@ impl<C: Command> Shared<C> {
         if self.observe_term(&mut st, reply.term) {
             return;
         }
-        // The RPC took time: act only if this is still the election we started.
-        if st.role != Role::Candidate || st.current_term != args.term || !reply.vote_granted {
-            return;
-        }
-        st.votes += 1;
-        dlog!(
-            "VOTE",
-            self.me,
-            st.current_term,
-            "vote from S{peer}: {} of {}",
-            st.votes,
-            st.majority()
-        );
-        if st.votes == st.majority() {
-            st.become_leader();
-            self.state_cv.notify_one();
+        if st.count_vote(args.term, reply.vote_granted, peer) {
+            self.state_cv.notify_one(&st); // the state thread runs the leader's loop
         }
     }
 

@@ -20,12 +20,15 @@ mod apply;
 mod check_quorum;
 mod election;
 mod log;
+#[cfg(loom)]
+mod loom_models;
 mod persist;
 mod replication;
 #[cfg(test)]
 mod restart_property;
 mod rpc;
 mod saved_state;
+mod signal;
 mod snapshot;
 mod state;
 mod state_machine;
@@ -38,15 +41,15 @@ pub use log::Entry;
 use crate::debug::dlog;
 use crate::error::RaftError;
 use crate::persister::Persister;
+use crate::sync::Mutex;
 use crossbeam_channel::{bounded, Receiver, Sender};
 use labrpc::{ClientEnd, Service};
-use parking_lot::{Condvar, Mutex};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
+use signal::{Signal, Stop};
 pub use state::Role;
 use state::State;
 use std::fmt::Debug;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 
@@ -93,12 +96,13 @@ pub(crate) struct Shared<C> {
     /// The Raft lock.
     pub(crate) state: Mutex<State<C>>,
     /// The state thread waits here for a role change or its deadline.
-    pub(crate) state_cv: Condvar,
+    pub(crate) state_cv: Signal,
     /// Replication threads wait here for entries to send or a heartbeat due.
-    pub(crate) repl_cv: Condvar,
+    pub(crate) repl_cv: Signal,
     /// The applier waits here for commits and snapshots.
-    pub(crate) apply_cv: Condvar,
-    dead: AtomicBool,
+    pub(crate) apply_cv: Signal,
+    /// Set by `kill` (see `signal.rs`).
+    dead: Stop,
     /// The state thread sends here when a leadership ends (see `Raft::step_downs`).
     step_down_tx: Sender<()>,
     step_down_rx: Receiver<()>,
@@ -147,7 +151,7 @@ impl<C: Command> Raft<C> {
         st.log_unsaved = true;
         s.advance_commit(&mut st); // commits at once only in a cluster of one
         dlog!("LOG1", s.me, term, "start: entry {index}");
-        s.repl_cv.notify_all(); // replicate now, not at the next heartbeat
+        s.repl_cv.notify_all(&st); // replicate now, not at the next heartbeat
         (index, term, true)
     }
 
@@ -201,14 +205,11 @@ impl<C: Command> Raft<C> {
     pub fn kill(&self) {
         let s = &self.shared;
         {
-            let _st = s.state.lock();
-            s.dead.store(true, Ordering::Release);
+            let st = s.state.lock();
             drop(s.kill_tx.lock().take());
             // Under the lock, so that no thread can check `killed()` and then
             // miss this wake-up before it waits.
-            s.state_cv.notify_all();
-            s.repl_cv.notify_all();
-            s.apply_cv.notify_all();
+            s.dead.stop(&st, &[&s.state_cv, &s.repl_cv, &s.apply_cv]);
         }
         loop {
             let threads = std::mem::take(&mut *s.threads.lock());
@@ -270,10 +271,10 @@ impl<C: Command> Shared<C> {
             me,
             peers,
             state: Mutex::new(st),
-            state_cv: Condvar::new(),
-            repl_cv: Condvar::new(),
-            apply_cv: Condvar::new(),
-            dead: AtomicBool::new(false),
+            state_cv: Signal::new(),
+            repl_cv: Signal::new(),
+            apply_cv: Signal::new(),
+            dead: Stop::new(),
             step_down_tx,
             step_down_rx,
             kill_tx: Mutex::new(Some(kill_tx)),
@@ -283,7 +284,7 @@ impl<C: Command> Shared<C> {
     }
 
     pub(crate) fn killed(&self) -> bool {
-        self.dead.load(Ordering::Acquire)
+        self.dead.is_stopped()
     }
 
     /// Starts a thread of this peer. Taking `&State` proves the caller holds
@@ -323,8 +324,8 @@ impl<C: Command> Shared<C> {
     pub(crate) fn observe_term_unsaved(&self, st: &mut State<C>, term: u64) -> bool {
         let newer = st.adopt_newer_term(term);
         if newer {
-            self.state_cv.notify_one();
-            self.repl_cv.notify_all();
+            self.state_cv.notify_one(&st);
+            self.repl_cv.notify_all(&st);
         }
         newer
     }
@@ -336,7 +337,7 @@ impl<C: Command> Shared<C> {
         self.observe_term(st, term);
         if st.role == Role::Candidate {
             st.role = Role::Follower;
-            self.state_cv.notify_one();
+            self.state_cv.notify_one(&st);
         }
         st.reset_election_timer();
     }

@@ -18,8 +18,8 @@ use super::state::{Role, State, HEARTBEAT_INTERVAL};
 use super::validate;
 use super::{Command, Shared};
 use crate::debug::dlog;
+use crate::sync::MutexGuard;
 use labrpc::{PendingCall, RpcError};
-use parking_lot::MutexGuard;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -278,11 +278,11 @@ impl<C: Command> Shared<C> {
                 st.match_index
             );
             st.commit_index = n;
-            self.apply_cv.notify_one();
+            self.apply_cv.notify_one(&st);
             for p in (0..st.n).filter(|&p| p != self.me) {
                 st.heartbeat_due[p] = true;
             }
-            self.repl_cv.notify_all();
+            self.repl_cv.notify_all(&st);
         }
     }
 }

@@ -25,7 +25,6 @@ use labrpc::checksum::crc32c;
 use labrpc::{codec, Network};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 const PEERS: usize = 3;
@@ -37,7 +36,8 @@ fn peer(persister: Persister) -> Arc<Shared<u64>> {
     let net = Network::new();
     let ends = (0..PEERS).map(|i| net.make_end(format!("p{i}"))).collect();
     let shared = Shared::new(ends, ME, persister).expect("the saved state restores");
-    shared.dead.store(true, Ordering::Release); // no vote or replication threads
+    // Stopped: no vote or replication threads start.
+    shared.dead.stop(&*shared.state.lock(), &[]);
     shared
 }
 

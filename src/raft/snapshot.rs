@@ -12,8 +12,8 @@ use super::state::State;
 use super::validate;
 use super::{Command, Shared};
 use crate::debug::dlog;
+use crate::sync::MutexGuard;
 use labrpc::RpcError;
-use parking_lot::MutexGuard;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -172,7 +172,7 @@ impl<C: Command> Shared<C> {
             term,
             data: args.data,
         });
-        self.apply_cv.notify_one();
+        self.apply_cv.notify_one(&st);
         reply
     }
 }

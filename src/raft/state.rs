@@ -170,6 +170,46 @@ impl<C: Command> State<C> {
         self.election_deadline = Instant::now() + timeout;
     }
 
+    /// Figure 2, "Candidates", on conversion to candidate: increment
+    /// currentTerm, vote for self, reset the election timer.
+    pub(crate) fn stand_for_election(&mut self) {
+        self.role = Role::Candidate;
+        self.current_term += 1;
+        self.voted_for = Some(self.me);
+        self.votes = 1;
+        self.reset_election_timer();
+    }
+
+    /// Counts `peer`'s answer to the RequestVote this peer sent in
+    /// `sent_term`; returns true if it made this peer leader (Figure 2,
+    /// "Candidates": votes from a majority). The RPC took time: a vote counts
+    /// only in the election it was asked for. A vote from term 5 counted in
+    /// term 6 would elect a leader nobody voted for in term 6 (two leaders in
+    /// one term; notes/synchronization.md, "acting on a stale term").
+    pub(crate) fn count_vote(&mut self, sent_term: u64, granted: bool, peer: usize) -> bool {
+        let same_election = self.role == Role::Candidate && self.current_term == sent_term;
+        #[cfg(loom)] // the bug, for the model that shows it (loom_models.rs)
+        let same_election = same_election
+            || (self.role == Role::Candidate && super::loom_models::stale_votes_counted());
+        if !same_election || !granted {
+            return false;
+        }
+        self.votes += 1;
+        dlog!(
+            "VOTE",
+            self.me,
+            self.current_term,
+            "vote from S{peer}: {} of {}",
+            self.votes,
+            self.majority()
+        );
+        if self.votes == self.majority() {
+            self.become_leader();
+            return true;
+        }
+        false
+    }
+
     /// A majority of `n` peers.
     pub(crate) fn majority(&self) -> usize {
         self.n / 2 + 1

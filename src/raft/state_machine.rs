@@ -10,7 +10,7 @@
 use super::state::{Role, State, HEARTBEAT_INTERVAL};
 use super::{Command, Shared};
 use crate::debug::dlog;
-use parking_lot::MutexGuard;
+use crate::sync::MutexGuard;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -81,7 +81,7 @@ impl<C: Command> Shared<C> {
         self.spawn_replicators(st);
         while !self.killed() && st.role == Role::Leader && st.current_term == term {
             st.heartbeat_due.iter_mut().for_each(|d| *d = true);
-            self.repl_cv.notify_all();
+            self.repl_cv.notify_all(&st);
             let deadline = Instant::now() + HEARTBEAT_INTERVAL;
             while !self.killed() && st.role == Role::Leader && Instant::now() < deadline {
                 self.state_cv.wait_until(st, deadline);
@@ -97,7 +97,7 @@ impl<C: Command> Shared<C> {
                 );
                 st.role = Role::Follower;
                 st.reset_election_timer();
-                self.repl_cv.notify_all(); // the replication threads stop
+                self.repl_cv.notify_all(&st); // the replication threads stop
             }
         }
         dlog!(
