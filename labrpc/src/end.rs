@@ -103,6 +103,18 @@ pub struct PendingCall<R> {
     _reply: PhantomData<fn() -> R>,
 }
 
+impl<R> PendingCall<R> {
+    /// A call whose outcome (the reply's frame, or why there is none) will
+    /// arrive on `rx` (the TCP transport's calls, `crate::tcp`).
+    pub(crate) fn new(rx: Receiver<Outcome>, svc_meth: &str) -> PendingCall<R> {
+        PendingCall {
+            rx,
+            svc_meth: svc_meth.to_string(),
+            _reply: PhantomData,
+        }
+    }
+}
+
 impl<R: DeserializeOwned> PendingCall<R> {
     /// Blocks until the network delivers the reply or fails the call.
     pub fn wait(self) -> Result<R, RpcError> {

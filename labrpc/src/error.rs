@@ -8,7 +8,7 @@ use std::fmt;
 /// the same way (the call failed, maybe the server never saw it). The variants
 /// exist so that a student reading a log can tell a dropped packet from a typo
 /// in a method name.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum RpcError {
     /// The network lost the request or the reply, or the server was
     /// disconnected, deleted or replaced while the call was in flight.

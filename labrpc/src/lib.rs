@@ -41,6 +41,7 @@ mod error;
 mod network;
 mod pool;
 mod server;
+pub mod tcp;
 mod timer;
 
 pub use end::{ClientEnd, PendingCall};

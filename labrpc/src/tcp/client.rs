@@ -1,0 +1,226 @@
+//! The caller's side: one connection to one server, calls matched to replies
+//! by number.
+
+use super::frame::{self, Envelope};
+use crate::call::Outcome;
+use crate::end::PendingCall;
+use crate::{checksum, codec, RpcError};
+use crossbeam_channel::{bounded, Sender};
+use parking_lot::Mutex;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use std::collections::HashMap;
+use std::io::{self, BufReader, BufWriter};
+use std::net::{Shutdown, SocketAddr, TcpStream};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::thread;
+use std::time::{Duration, Instant};
+
+/// How long opening a connection may take.
+const CONNECT_TIMEOUT: Duration = Duration::from_millis(500);
+/// How long a call waits for its reply before it fails (a server that never
+/// answers costs this much, not a stuck thread). Raft's own calls wait less
+/// (`PendingCall::wait_deadline`).
+pub const CALL_TIMEOUT: Duration = Duration::from_secs(5);
+/// After a failed connect, calls fail at once for this long, doubling with
+/// each failure up to [`MAX_BACKOFF`]: a dead server costs one connect
+/// attempt per backoff, not one per call.
+const FIRST_BACKOFF: Duration = Duration::from_millis(50);
+const MAX_BACKOFF: Duration = Duration::from_secs(1);
+/// How long writing a request may take.
+const WRITE_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// A client end backed by a TCP connection to `addr` (the simulated
+/// network's [`crate::ClientEnd`] stands for the same thing). Cheap to clone;
+/// clones share the connection.
+#[derive(Clone)]
+pub struct TcpEnd {
+    inner: Arc<EndInner>,
+}
+
+struct EndInner {
+    addr: SocketAddr,
+    conn: Mutex<Option<Arc<Conn>>>,
+    /// When the next connect may be tried, and the wait after that.
+    retry: Mutex<(Instant, Duration)>,
+    next_id: AtomicU64,
+}
+
+/// One open connection, and the calls waiting for replies on it.
+struct Conn {
+    writer: Mutex<BufWriter<TcpStream>>,
+    pending: Mutex<HashMap<u64, Sender<Outcome>>>,
+    closed: AtomicBool,
+}
+
+impl Conn {
+    /// Fails every waiting call and marks the connection unusable.
+    fn close(&self, stream: &TcpStream) {
+        self.closed.store(true, Ordering::SeqCst);
+        let _ = stream.shutdown(Shutdown::Both);
+        for (_, tx) in self.pending.lock().drain() {
+            let _ = tx.send(Err(RpcError::Failed));
+        }
+    }
+}
+
+impl TcpEnd {
+    /// An end that connects to `addr` at its first call (and again after
+    /// the connection breaks).
+    pub fn new(addr: SocketAddr) -> TcpEnd {
+        TcpEnd {
+            inner: Arc::new(EndInner {
+                addr,
+                conn: Mutex::new(None),
+                retry: Mutex::new((Instant::now(), FIRST_BACKOFF)),
+                next_id: AtomicU64::new(1),
+            }),
+        }
+    }
+
+    /// Where the end connects.
+    pub fn addr(&self) -> SocketAddr {
+        self.inner.addr
+    }
+
+    /// Sends a request and waits for the reply, at most [`CALL_TIMEOUT`].
+    pub fn call<A: Serialize, R: DeserializeOwned>(
+        &self,
+        svc_meth: &str,
+        args: &A,
+    ) -> Result<R, RpcError> {
+        let pending = self.call_async(svc_meth, args);
+        let (_never, cancel) = bounded::<()>(0);
+        pending
+            .wait_deadline(&cancel, Instant::now() + CALL_TIMEOUT)
+            .unwrap_or(Err(RpcError::Failed))
+    }
+
+    /// Sends a request without waiting for the reply (see [`PendingCall`]).
+    /// A call that cannot be sent (no connection, a broken one) has already
+    /// failed when this returns.
+    pub fn call_async<A: Serialize, R: DeserializeOwned>(
+        &self,
+        svc_meth: &str,
+        args: &A,
+    ) -> PendingCall<R> {
+        let (tx, rx) = bounded(1);
+        let outcome = match codec::encode(args) {
+            Ok(bytes) => self.send(svc_meth, checksum::seal(bytes), tx.clone()),
+            Err(e) => Err(RpcError::BadArgs(e.message)),
+        };
+        if let Err(e) = outcome {
+            let _ = tx.send(Err(e));
+        }
+        PendingCall::new(rx, svc_meth)
+    }
+
+    fn send(&self, svc_meth: &str, frame: Vec<u8>, tx: Sender<Outcome>) -> Result<(), RpcError> {
+        let conn = self.connection()?;
+        let id = self.inner.next_id.fetch_add(1, Ordering::Relaxed);
+        conn.pending.lock().insert(id, tx);
+        let request = Envelope::Request {
+            id,
+            svc_meth: svc_meth.to_string(),
+            frame,
+        };
+        let written = frame::write(&mut *conn.writer.lock(), &request);
+        if let Err(e) = written {
+            conn.pending.lock().remove(&id);
+            log::warn!(target: "DROP", "labrpc tcp: {svc_meth} to {}: {e}", self.inner.addr);
+            self.forget(&conn);
+            return Err(RpcError::Failed);
+        }
+        Ok(())
+    }
+
+    /// The open connection, or a new one (unless the last attempt failed
+    /// too recently: then the call fails at once).
+    fn connection(&self) -> Result<Arc<Conn>, RpcError> {
+        let mut slot = self.inner.conn.lock();
+        if let Some(c) = slot.as_ref().filter(|c| !c.closed.load(Ordering::SeqCst)) {
+            return Ok(c.clone());
+        }
+        let mut retry = self.inner.retry.lock();
+        if Instant::now() < retry.0 {
+            return Err(RpcError::Failed);
+        }
+        match self.connect() {
+            Ok(c) => {
+                *retry = (Instant::now(), FIRST_BACKOFF);
+                *slot = Some(c.clone());
+                Ok(c)
+            }
+            Err(e) => {
+                log::warn!(target: "DROP", "labrpc tcp: connect to {}: {e}", self.inner.addr);
+                *retry = (Instant::now() + retry.1, (retry.1 * 2).min(MAX_BACKOFF));
+                *slot = None;
+                Err(RpcError::Failed)
+            }
+        }
+    }
+
+    fn connect(&self) -> io::Result<Arc<Conn>> {
+        let stream = TcpStream::connect_timeout(&self.inner.addr, CONNECT_TIMEOUT)?;
+        stream.set_nodelay(true)?;
+        stream.set_write_timeout(Some(WRITE_TIMEOUT))?;
+        let conn = Arc::new(Conn {
+            writer: Mutex::new(BufWriter::new(stream.try_clone()?)),
+            pending: Mutex::new(HashMap::new()),
+            closed: AtomicBool::new(false),
+        });
+        let reader_conn = conn.clone();
+        thread::Builder::new()
+            .name(format!("labrpc-tcp-reply-{}", self.inner.addr.port()))
+            .spawn(move || read_replies(stream, reader_conn))?;
+        Ok(conn)
+    }
+
+    fn forget(&self, conn: &Arc<Conn>) {
+        let mut slot = self.inner.conn.lock();
+        if slot.as_ref().is_some_and(|c| Arc::ptr_eq(c, conn)) {
+            *slot = None;
+        }
+    }
+
+    /// Closes the connection, if one is open: calls waiting on it fail.
+    pub fn close(&self) {
+        if let Some(c) = self.inner.conn.lock().take() {
+            c.closed.store(true, Ordering::SeqCst);
+            if let Ok(w) = c.writer.lock().get_ref().try_clone() {
+                c.close(&w);
+            }
+        }
+    }
+}
+
+/// Hands each reply to the call waiting for it, until the connection ends;
+/// then fails the calls still waiting.
+fn read_replies(stream: TcpStream, conn: Arc<Conn>) {
+    let mut reader = match stream.try_clone() {
+        Ok(s) => BufReader::new(s),
+        Err(_) => return conn.close(&stream),
+    };
+    loop {
+        match frame::read(&mut reader) {
+            Ok(Some(Envelope::Reply { id, outcome })) => {
+                if let Some(tx) = conn.pending.lock().remove(&id) {
+                    let _ = tx.send(outcome);
+                }
+            }
+            Ok(Some(Envelope::Request { .. })) => {
+                log::warn!(target: "DROP", "labrpc tcp: a request from a server; closing");
+                break;
+            }
+            Ok(None) => break,
+            Err(e) => {
+                if !conn.closed.load(Ordering::SeqCst) {
+                    log::warn!(target: "DROP", "labrpc tcp: reply stream: {e}");
+                }
+                break;
+            }
+        }
+    }
+    conn.close(&stream);
+}
