@@ -664,6 +664,34 @@ fn checker_deadline(runs: usize) {
     );
 }
 
+/// The `persister_disk_save` rows: one save of a persister on disk (a 4 KB
+/// Raft state and a 16 KB snapshot, one file written, renamed and, with
+/// fsync, flushed with its directory), with fsync and without: what
+/// durability costs per save on this machine's disk.
+fn persister_disk_save(saves: usize) {
+    let dir = std::env::temp_dir().join(format!("raft-bench-disk-{}", std::process::id()));
+    let state = vec![7u8; 4096];
+    let snapshot = vec![9u8; 16 * 1024];
+    for (sync, name) in [
+        (true, "persister_disk_save_fsync_us"),
+        (false, "persister_disk_save_nosync_us"),
+    ] {
+        let _ = std::fs::remove_dir_all(&dir);
+        let p = Persister::on_disk(&dir, sync).expect("a scratch directory");
+        p.save_state_and_snapshot(state.clone(), snapshot.clone());
+        let mut took: Vec<Duration> = (0..saves)
+            .map(|_| {
+                let t0 = Instant::now();
+                p.save_raft_state(state.clone());
+                t0.elapsed()
+            })
+            .collect();
+        took.sort();
+        bench(name, percentile(&took, 0.5).as_secs_f64() * 1e6, "us");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 fn main() {
     let q = quick();
     println!(
@@ -671,7 +699,7 @@ fn main() {
         if q { "quick" } else { "full" }
     );
     // `cargo bench -- checker unreliable` runs only the groups whose names
-    // contain those words (raft, kv, kv-unreliable, checker; all by default).
+    // contain those words (raft, kv, kv-unreliable, disk, checker; all by default).
     let filters: Vec<String> = std::env::args()
         .skip(1)
         .filter(|a| !a.starts_with('-'))
@@ -692,6 +720,9 @@ fn main() {
         raft_unreliable_commit(if q { 2.0 } else { 10.0 });
         kv_unreliable(1, if q { 2.0 } else { 10.0 });
         kv_unreliable(3, if q { 2.0 } else { 10.0 });
+    }
+    if want("disk") {
+        persister_disk_save(if q { 50 } else { 500 });
     }
     if want("checker") {
         checker_speed(if q { 3 } else { 11 });

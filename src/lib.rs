@@ -69,6 +69,7 @@
 #![deny(missing_docs)]
 
 pub mod debug;
+mod disk;
 mod error;
 pub mod kit;
 pub mod kv;

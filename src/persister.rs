@@ -1,10 +1,15 @@
-//! Stable storage, simulated: the Go lab's `Persister`.
+//! Stable storage: the Go lab's `Persister`.
 //!
-//! A real server would write to disk; the tests keep the bytes in memory and
-//! hand a [`Persister::copy`] to a restarted peer, so that a killed peer that
-//! is still running cannot scribble on its successor's state.
+//! The tests keep the bytes in memory and hand a [`Persister::copy`] to a
+//! restarted peer, so that a killed peer that is still running cannot
+//! scribble on its successor's state. A peer in a real process keeps them
+//! on disk as well ([`Persister::on_disk`], `src/disk.rs`): every save is
+//! also written to one file, atomically and durably, before the call
+//! returns; the memory copy serves the reads.
 
+use crate::disk::DiskFile;
 use parking_lot::Mutex;
+use std::path::Path;
 use std::sync::Arc;
 
 #[derive(Default)]
@@ -23,6 +28,8 @@ struct Saved {
 #[derive(Clone, Default)]
 pub struct Persister {
     saved: Arc<Mutex<Saved>>,
+    /// Where every save is also written, for a persister on disk.
+    disk: Option<Arc<DiskFile>>,
 }
 
 impl Persister {
@@ -31,7 +38,24 @@ impl Persister {
         Persister::default()
     }
 
-    /// An independent copy of the current contents (Go `Copy`).
+    /// Storage in the directory `dir` (created if missing): what a previous
+    /// run saved there is read now, and every save from now on is written
+    /// there before it returns (`sync`: with fsync; off only to measure what
+    /// fsync costs). A file that is torn or corrupt is refused with its path
+    /// and the reason, rather than starting a peer on it.
+    pub fn on_disk(dir: &Path, sync: bool) -> Result<Persister, String> {
+        let (file, loaded) = DiskFile::open(dir, sync)?;
+        Ok(Persister {
+            saved: Arc::new(Mutex::new(Saved {
+                raft_state: loaded.raft_state,
+                snapshot: loaded.snapshot.into(),
+            })),
+            disk: Some(Arc::new(file)),
+        })
+    }
+
+    /// An independent copy of the current contents (Go `Copy`), in memory
+    /// only, also for a persister on disk.
     pub fn copy(&self) -> Persister {
         let s = self.saved.lock();
         Persister {
@@ -39,12 +63,31 @@ impl Persister {
                 raft_state: s.raft_state.clone(),
                 snapshot: s.snapshot.clone(), // shared: snapshots are never edited
             })),
+            disk: None,
+        }
+    }
+
+    /// Writes what `saved` holds to the disk, for a persister on disk; the
+    /// caller holds the lock, so saves reach the file in the order they
+    /// were made. A save that cannot be written stops the process: a peer
+    /// that went on would answer RPCs (grant votes, acknowledge entries) on
+    /// the strength of state it does not have, and could lose committed
+    /// entries.
+    fn write_through(&self, saved: &Saved) {
+        if let Some(disk) = &self.disk {
+            if let Err(e) = disk.write(&saved.raft_state, &saved.snapshot) {
+                log::error!("persister: cannot save to disk: {e}; stopping");
+                eprintln!("persister: cannot save to disk: {e}; stopping");
+                std::process::exit(74); // EX_IOERR
+            }
         }
     }
 
     /// Replaces the Raft state, keeping the snapshot.
     pub fn save_raft_state(&self, state: Vec<u8>) {
-        self.saved.lock().raft_state = state;
+        let mut s = self.saved.lock();
+        s.raft_state = state;
+        self.write_through(&s);
     }
 
     /// Edits the Raft state in place with `edit`, and replaces the snapshot
@@ -62,7 +105,9 @@ impl Persister {
         if let Some(snapshot) = snapshot {
             s.snapshot = snapshot;
         }
-        edit(&mut s.raft_state)
+        let r = edit(&mut s.raft_state);
+        self.write_through(&s);
+        r
     }
 
     /// Replaces the Raft state and the snapshot together, atomically: a reader
@@ -71,6 +116,7 @@ impl Persister {
         let mut s = self.saved.lock();
         s.raft_state = state;
         s.snapshot = snapshot.into();
+        self.write_through(&s);
     }
 
     /// A copy of the Raft state bytes.

@@ -30,6 +30,8 @@ pub enum Kind {
     /// shard master's, the rsm tests' counter): the index it covers and the
     /// machine's bytes.
     MachineSnapshot,
+    /// A persister's file on disk: the Raft state and the snapshot together.
+    PersistedFile,
 }
 
 impl Kind {
@@ -39,6 +41,7 @@ impl Kind {
             Kind::KvSnapshot => b"KVSN",
             Kind::ShardKvSnapshot => b"SKVS",
             Kind::MachineSnapshot => b"SMSN",
+            Kind::PersistedFile => b"RFTF",
         }
     }
 
