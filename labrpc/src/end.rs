@@ -2,26 +2,48 @@
 
 use crate::call::{Call, Outcome};
 use crate::network::NetInner;
+use crate::tcp::TcpEnd;
 use crate::{checksum, codec, RpcError};
 use crossbeam_channel::{bounded, select, Receiver};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use std::marker::PhantomData;
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
 
-/// One end of a simulated wire, as the Go `labrpc.ClientEnd`. Cheap to clone.
+/// One end of a wire, as the Go `labrpc.ClientEnd`. Cheap to clone.
+///
+/// Usually an end of the simulated network ([`crate::Network::make_end`]);
+/// [`ClientEnd::tcp`] makes one backed by a TCP connection to another
+/// process instead, with the same calls, replies and errors, so Raft and
+/// the services run over either without a change.
 #[derive(Clone)]
 pub struct ClientEnd {
     name: Arc<str>,
-    net: Arc<NetInner>,
+    wire: Wire,
+}
+
+#[derive(Clone)]
+enum Wire {
+    Simulated(Arc<NetInner>),
+    Tcp(TcpEnd),
 }
 
 impl ClientEnd {
     pub(crate) fn new(name: String, net: Arc<NetInner>) -> ClientEnd {
         ClientEnd {
             name: name.into(),
-            net,
+            wire: Wire::Simulated(net),
+        }
+    }
+
+    /// An end that calls the [`crate::tcp::TcpServer`] at `addr`; its name
+    /// is the address.
+    pub fn tcp(addr: SocketAddr) -> ClientEnd {
+        ClientEnd {
+            name: addr.to_string().into(),
+            wire: Wire::Tcp(TcpEnd::new(addr)),
         }
     }
 
@@ -36,8 +58,12 @@ impl ClientEnd {
     /// same, and every call a different one. So a test that makes its peers
     /// in the same order replays their timeouts along with the network's
     /// drops and delays.
+    /// (An end over TCP has no network seed: its seeds are random.)
     pub fn derive_seed(&self) -> u64 {
-        self.net.derive_seed()
+        match &self.wire {
+            Wire::Simulated(net) => net.derive_seed(),
+            Wire::Tcp(_) => rand::random(),
+        }
     }
 
     /// Sends a request and blocks until the network delivers the reply or
@@ -84,9 +110,13 @@ impl ClientEnd {
     }
 
     fn send_frame<R>(&self, svc_meth: &str, frame: Vec<u8>) -> PendingCall<R> {
+        let net = match &self.wire {
+            Wire::Simulated(net) => net,
+            Wire::Tcp(end) => return end.send_frame(svc_meth, frame),
+        };
         let (tx, rx) = bounded(1);
         let call = Call::new(self.name.clone(), svc_meth.to_string(), frame, tx);
-        self.net.send(Arc::new(call));
+        net.send(Arc::new(call));
         PendingCall {
             rx,
             svc_meth: svc_meth.to_string(),

@@ -112,6 +112,18 @@ pub fn read_history_lines(
     Ok((ops, lines))
 }
 
+/// The lines of a history file as written, values and all (a tool that
+/// looks for the values themselves, not only their fingerprints).
+#[cfg(feature = "tools")]
+pub fn read_raw_history(reader: impl std::io::BufRead) -> Result<Vec<HistoryLine>, HistoryError> {
+    let mut lines = Vec::new();
+    for_each_json_line(reader, |line: HistoryLine, _| {
+        lines.push(line);
+        Ok(())
+    })?;
+    Ok(lines)
+}
+
 /// Reads annotations (faults, phases, failed checks) as JSON lines, one
 /// [`Annotation`](super::visualize::Annotation) per line:
 /// `{"time":1200,"end":3400,"kind":"partition","text":"[0 1 2] | [3 4]"}`

@@ -22,6 +22,7 @@ mod raft_2B;
 mod raft_2C;
 mod raft_2D;
 mod raft_logs_viewer;
+mod real_processes;
 mod rsm;
 mod shardkv_4B;
 mod shardmaster_4A;

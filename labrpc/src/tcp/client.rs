@@ -105,12 +105,20 @@ impl TcpEnd {
         svc_meth: &str,
         args: &A,
     ) -> PendingCall<R> {
+        match codec::encode(args) {
+            Ok(bytes) => self.send_frame(svc_meth, checksum::seal(bytes)),
+            Err(e) => {
+                let (tx, rx) = bounded(1);
+                let _ = tx.send(Err(RpcError::BadArgs(e.message)));
+                PendingCall::new(rx, svc_meth)
+            }
+        }
+    }
+
+    /// Sends a request frame as given (the encoded arguments and their CRC).
+    pub(crate) fn send_frame<R>(&self, svc_meth: &str, frame: Vec<u8>) -> PendingCall<R> {
         let (tx, rx) = bounded(1);
-        let outcome = match codec::encode(args) {
-            Ok(bytes) => self.send(svc_meth, checksum::seal(bytes), tx.clone()),
-            Err(e) => Err(RpcError::BadArgs(e.message)),
-        };
-        if let Err(e) = outcome {
+        if let Err(e) = self.send(svc_meth, frame, tx.clone()) {
             let _ = tx.send(Err(e));
         }
         PendingCall::new(rx, svc_meth)

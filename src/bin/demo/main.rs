@@ -11,6 +11,8 @@
 //! cargo run --release -- [--sharded] [--seconds 30] [--peers 5] [--clients 3] [--seed N] [--no-tty]
 //! ```
 
+#[path = "../common/args.rs"]
+mod args;
 mod clients;
 mod cluster;
 mod schedule;
@@ -19,6 +21,7 @@ mod sharded_schedule;
 mod sharded_view;
 mod view;
 
+use args::number;
 use clients::Clients;
 use cluster::Cluster;
 use labrpc::Network;
@@ -48,21 +51,6 @@ struct Options {
     clients: usize,
     seed: Option<u64>,
     tty: bool,
-}
-
-fn number<T: std::str::FromStr + PartialOrd + std::fmt::Display>(
-    flag: &str,
-    v: Option<&String>,
-    lo: T,
-    hi: T,
-) -> Result<T, String> {
-    let v = v.ok_or(format!("{flag} needs a value"))?;
-    match v.parse::<T>() {
-        Ok(x) if x >= lo && x <= hi => Ok(x),
-        _ => Err(format!(
-            "{flag} must be a number from {lo} to {hi}, got {v:?}"
-        )),
-    }
 }
 
 fn parse(args: &[String]) -> Result<Options, String> {
