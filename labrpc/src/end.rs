@@ -4,7 +4,7 @@ use crate::call::{Call, Outcome};
 use crate::network::NetInner;
 use crate::tcp::TcpEnd;
 use crate::{checksum, codec, RpcError};
-use crossbeam_channel::{bounded, select, Receiver};
+use crossbeam_channel::{bounded, select, Receiver, RecvTimeoutError};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use std::marker::PhantomData;
@@ -88,11 +88,7 @@ impl ClientEnd {
             Err(e) => {
                 let (tx, rx) = bounded(1);
                 let _ = tx.send(Err(RpcError::BadArgs(e.message)));
-                PendingCall {
-                    rx,
-                    svc_meth: svc_meth.to_string(),
-                    _reply: PhantomData,
-                }
+                PendingCall::new(rx, svc_meth, None)
             }
         }
     }
@@ -103,7 +99,7 @@ impl ClientEnd {
     /// [`checksum::seal`] makes a frame that passes the checksum.
     pub fn call_raw(&self, svc_meth: &str, frame: Vec<u8>) -> Result<Vec<u8>, RpcError> {
         let pending: PendingCall<Vec<u8>> = self.send_frame(svc_meth, frame);
-        let outcome = pending.rx.recv().unwrap_or(Err(RpcError::Shutdown))?;
+        let outcome = pending.outcome()?;
         checksum::open(&outcome)
             .map(|p| p.to_vec())
             .map_err(|e| RpcError::Corrupt(format!("reply to {svc_meth}: {e}")))
@@ -117,11 +113,7 @@ impl ClientEnd {
         let (tx, rx) = bounded(1);
         let call = Call::new(self.name.clone(), svc_meth.to_string(), frame, tx);
         net.send(Arc::new(call));
-        PendingCall {
-            rx,
-            svc_meth: svc_meth.to_string(),
-            _reply: PhantomData,
-        }
+        PendingCall::new(rx, svc_meth, None)
     }
 }
 
@@ -130,17 +122,39 @@ impl ClientEnd {
 pub struct PendingCall<R> {
     rx: Receiver<Outcome>,
     svc_meth: String,
+    /// When the call fails by itself, if it does: a call over TCP to a
+    /// server that never answers (paused, cut off) would otherwise wait
+    /// forever. The simulated network fails its calls itself.
+    expires: Option<Instant>,
     _reply: PhantomData<fn() -> R>,
 }
 
 impl<R> PendingCall<R> {
     /// A call whose outcome (the reply's frame, or why there is none) will
-    /// arrive on `rx` (the TCP transport's calls, `crate::tcp`).
-    pub(crate) fn new(rx: Receiver<Outcome>, svc_meth: &str) -> PendingCall<R> {
+    /// arrive on `rx`, failing with [`RpcError::Failed`] at `expires` if
+    /// nothing has by then.
+    pub(crate) fn new(
+        rx: Receiver<Outcome>,
+        svc_meth: &str,
+        expires: Option<Instant>,
+    ) -> PendingCall<R> {
         PendingCall {
             rx,
             svc_meth: svc_meth.to_string(),
+            expires,
             _reply: PhantomData,
+        }
+    }
+
+    /// Waits for the outcome, or for the call to expire.
+    fn outcome(&self) -> Outcome {
+        match self.expires {
+            None => self.rx.recv().unwrap_or(Err(RpcError::Shutdown)),
+            Some(t) => match self.rx.recv_deadline(t) {
+                Ok(outcome) => outcome,
+                Err(RecvTimeoutError::Timeout) => Err(RpcError::Failed),
+                Err(RecvTimeoutError::Disconnected) => Err(RpcError::Shutdown),
+            },
         }
     }
 }
@@ -148,7 +162,7 @@ impl<R> PendingCall<R> {
 impl<R: DeserializeOwned> PendingCall<R> {
     /// Blocks until the network delivers the reply or fails the call.
     pub fn wait(self) -> Result<R, RpcError> {
-        let outcome = self.rx.recv().unwrap_or(Err(RpcError::Shutdown));
+        let outcome = self.outcome();
         self.decode(outcome)
     }
 
@@ -162,10 +176,15 @@ impl<R: DeserializeOwned> PendingCall<R> {
         cancel: &Receiver<()>,
         deadline: Instant,
     ) -> Option<Result<R, RpcError>> {
+        // A call that expires before `deadline` fails then.
+        let expires_first = self.expires.filter(|&t| t <= deadline);
+        let until = expires_first.unwrap_or(deadline);
         select! {
             recv(self.rx) -> m => Some(self.decode(m.unwrap_or(Err(RpcError::Shutdown)))),
             recv(cancel) -> _ => None,
-            default(deadline.saturating_duration_since(Instant::now())) => None,
+            default(until.saturating_duration_since(Instant::now())) => {
+                expires_first.map(|_| Err(RpcError::Failed))
+            }
         }
     }
 
@@ -173,7 +192,10 @@ impl<R: DeserializeOwned> PendingCall<R> {
     pub fn try_result(&self) -> Option<Result<R, RpcError>> {
         match self.rx.try_recv() {
             Ok(outcome) => Some(self.decode(outcome)),
-            Err(crossbeam_channel::TryRecvError::Empty) => None,
+            Err(crossbeam_channel::TryRecvError::Empty) => self
+                .expires
+                .filter(|&t| t <= Instant::now())
+                .map(|_| Err(RpcError::Failed)),
             Err(crossbeam_channel::TryRecvError::Disconnected) => Some(Err(RpcError::Shutdown)),
         }
     }

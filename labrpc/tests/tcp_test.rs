@@ -3,8 +3,8 @@
 //! network does wrong: a server that is down, restarts, never answers, or is
 //! sent garbage.
 
-use labrpc::tcp::{TcpEnd, TcpServer};
-use labrpc::{RpcError, Server, Service};
+use labrpc::tcp::TcpServer;
+use labrpc::{ClientEnd, RpcError, Server, Service};
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::sync::Arc;
@@ -27,7 +27,7 @@ fn echo_server() -> Arc<Server> {
 #[test]
 fn calls_reach_the_service_and_errors_come_back() {
     let srv = TcpServer::start("127.0.0.1:0", echo_server()).unwrap();
-    let end = TcpEnd::new(srv.addr());
+    let end = ClientEnd::tcp(srv.addr());
     let r: String = end.call("Echo.Upper", &"hello".to_string()).unwrap();
     assert_eq!(r, "HELLO");
     let e = end.call::<_, String>("Echo.Nope", &1u64).unwrap_err();
@@ -44,7 +44,7 @@ fn calls_reach_the_service_and_errors_come_back() {
 #[test]
 fn concurrent_calls_get_their_own_replies() {
     let srv = TcpServer::start("127.0.0.1:0", echo_server()).unwrap();
-    let end = TcpEnd::new(srv.addr());
+    let end = ClientEnd::tcp(srv.addr());
     let threads: Vec<_> = (0..8)
         .map(|t| {
             let end = end.clone();
@@ -70,7 +70,7 @@ fn concurrent_calls_get_their_own_replies() {
 fn a_stopped_server_fails_calls_and_a_restarted_one_is_reached_again() {
     let srv = TcpServer::start("127.0.0.1:0", echo_server()).unwrap();
     let addr = srv.addr();
-    let end = TcpEnd::new(addr);
+    let end = ClientEnd::tcp(addr);
     let _: String = end.call("Echo.Upper", &"a".to_string()).unwrap();
     // A call waiting when the server goes away fails, it does not hang.
     let waiting = end.call_async::<_, u64>("Echo.Slow", &2000u64);
@@ -109,7 +109,7 @@ fn a_server_that_never_answers_fails_the_call_after_the_timeout() {
         let mut buf = [0u8; 1024];
         while matches!(s.read(&mut buf), Ok(n) if n > 0) {}
     });
-    let end = TcpEnd::new(addr);
+    let end = ClientEnd::tcp(addr);
     let t0 = Instant::now();
     let e = end
         .call::<_, String>("Echo.Upper", &"x".to_string())
@@ -117,7 +117,7 @@ fn a_server_that_never_answers_fails_the_call_after_the_timeout() {
     assert_eq!(e, RpcError::Failed);
     let took = t0.elapsed();
     assert!(took >= labrpc::tcp::client::CALL_TIMEOUT, "{took:?}");
-    end.close();
+    drop(end); // closes the connection: the silent server sees its end
     silent.join().unwrap();
 }
 
@@ -144,7 +144,7 @@ fn garbage_and_huge_lengths_close_that_connection_only() {
         assert_eq!(s.read_to_end(&mut rest).unwrap(), 0);
     }
     // Everyone else is still served.
-    let end = TcpEnd::new(addr);
+    let end = ClientEnd::tcp(addr);
     let r: String = end.call("Echo.Upper", &"still here".to_string()).unwrap();
     assert_eq!(r, "STILL HERE");
     srv.stop();
@@ -157,7 +157,7 @@ fn a_server_that_is_down_fails_fast() {
         .unwrap()
         .local_addr()
         .unwrap();
-    let end = TcpEnd::new(addr);
+    let end = ClientEnd::tcp(addr);
     let t0 = Instant::now();
     for _ in 0..100 {
         assert_eq!(

@@ -21,7 +21,7 @@
 #[path = "common/args.rs"]
 mod args;
 
-use args::{addresses, number};
+use args::{addresses, number, parse_or_exit};
 use crossbeam_channel::bounded;
 use labrpc::ClientEnd;
 use raft::kvraft::Clerk;
@@ -113,17 +113,9 @@ fn parse(args: &[String]) -> Result<(Vec<SocketAddr>, u64, Action), String> {
 }
 
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let (servers, timeout, action) = match parse(&args) {
-        Ok(p) => p,
-        Err(e) if e.is_empty() => {
-            println!("{USAGE}");
-            return ExitCode::SUCCESS;
-        }
-        Err(e) => {
-            eprintln!("kvctl: {e}\n{USAGE}");
-            return ExitCode::from(2);
-        }
+    let (servers, timeout, action) = match parse_or_exit("kvctl", USAGE, parse) {
+        Ok(parsed) => parsed,
+        Err(status) => return status,
     };
     let ends: Vec<ClientEnd> = servers.iter().map(|a| ClientEnd::tcp(*a)).collect();
     let result = match action {

@@ -18,7 +18,7 @@
 #[path = "common/args.rs"]
 mod args;
 
-use args::{addresses, free_ports, number};
+use args::{addresses, free_ports, number, parse_or_exit};
 use labrpc::tcp::TcpServer;
 use labrpc::{ClientEnd, Server};
 use raft::kvraft::KvServer;
@@ -87,17 +87,9 @@ fn parse(args: &[String]) -> Result<Options, String> {
 }
 
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let o = match parse(&args) {
-        Ok(o) => o,
-        Err(e) if e.is_empty() => {
-            println!("{USAGE}");
-            return ExitCode::SUCCESS;
-        }
-        Err(e) => {
-            eprintln!("kvnode: {e}\n{USAGE}");
-            return ExitCode::from(2);
-        }
+    let o = match parse_or_exit("kvnode", USAGE, parse) {
+        Ok(parsed) => parsed,
+        Err(status) => return status,
     };
     if let Err(e) = raft::debug::try_init() {
         eprintln!("kvnode: {e}");

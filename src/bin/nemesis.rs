@@ -17,7 +17,7 @@
 #[path = "common/args.rs"]
 mod args;
 
-use args::{free_ports, number};
+use args::{free_ports, number, parse_or_exit};
 use raft::linearizability::history::{read_raw_history, HistoryLine};
 use raft::linearizability::kv::{KvModel, KvOp, KvOperation};
 use raft::linearizability::{check_operations, CheckResult};
@@ -71,17 +71,9 @@ fn parse(args: &[String]) -> Result<Options, String> {
 }
 
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let o = match parse(&args) {
-        Ok(o) => o,
-        Err(e) if e.is_empty() => {
-            println!("{USAGE}");
-            return ExitCode::SUCCESS;
-        }
-        Err(e) => {
-            eprintln!("nemesis: {e}\n{USAGE}");
-            return ExitCode::from(2);
-        }
+    let o = match parse_or_exit("nemesis", USAGE, parse) {
+        Ok(parsed) => parsed,
+        Err(status) => return status,
     };
     match run(&o) {
         Ok(true) => ExitCode::SUCCESS,

@@ -4,11 +4,9 @@
 use super::frame::{self, Envelope};
 use crate::call::Outcome;
 use crate::end::PendingCall;
-use crate::{checksum, codec, RpcError};
+use crate::RpcError;
 use crossbeam_channel::{bounded, Sender};
 use parking_lot::Mutex;
-use serde::de::DeserializeOwned;
-use serde::Serialize;
 use std::collections::HashMap;
 use std::io::{self, BufReader, BufWriter};
 use std::net::{Shutdown, SocketAddr, TcpStream};
@@ -31,11 +29,11 @@ const MAX_BACKOFF: Duration = Duration::from_secs(1);
 /// How long writing a request may take.
 const WRITE_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// A client end backed by a TCP connection to `addr` (the simulated
-/// network's [`crate::ClientEnd`] stands for the same thing). Cheap to clone;
-/// clones share the connection.
+/// The TCP side of a [`crate::ClientEnd::tcp`]: one connection to `addr`,
+/// opened at the first call and again after it breaks, closed when the last
+/// clone is dropped. Cheap to clone; clones share the connection.
 #[derive(Clone)]
-pub struct TcpEnd {
+pub(crate) struct TcpEnd {
     inner: Arc<EndInner>,
 }
 
@@ -68,7 +66,7 @@ impl Conn {
 impl TcpEnd {
     /// An end that connects to `addr` at its first call (and again after
     /// the connection breaks).
-    pub fn new(addr: SocketAddr) -> TcpEnd {
+    pub(crate) fn new(addr: SocketAddr) -> TcpEnd {
         TcpEnd {
             inner: Arc::new(EndInner {
                 addr,
@@ -79,49 +77,17 @@ impl TcpEnd {
         }
     }
 
-    /// Where the end connects.
-    pub fn addr(&self) -> SocketAddr {
-        self.inner.addr
-    }
-
-    /// Sends a request and waits for the reply, at most [`CALL_TIMEOUT`].
-    pub fn call<A: Serialize, R: DeserializeOwned>(
-        &self,
-        svc_meth: &str,
-        args: &A,
-    ) -> Result<R, RpcError> {
-        let pending = self.call_async(svc_meth, args);
-        let (_never, cancel) = bounded::<()>(0);
-        pending
-            .wait_deadline(&cancel, Instant::now() + CALL_TIMEOUT)
-            .unwrap_or(Err(RpcError::Failed))
-    }
-
-    /// Sends a request without waiting for the reply (see [`PendingCall`]).
-    /// A call that cannot be sent (no connection, a broken one) has already
-    /// failed when this returns.
-    pub fn call_async<A: Serialize, R: DeserializeOwned>(
-        &self,
-        svc_meth: &str,
-        args: &A,
-    ) -> PendingCall<R> {
-        match codec::encode(args) {
-            Ok(bytes) => self.send_frame(svc_meth, checksum::seal(bytes)),
-            Err(e) => {
-                let (tx, rx) = bounded(1);
-                let _ = tx.send(Err(RpcError::BadArgs(e.message)));
-                PendingCall::new(rx, svc_meth)
-            }
-        }
-    }
-
     /// Sends a request frame as given (the encoded arguments and their CRC).
+    /// The call fails by itself after [`CALL_TIMEOUT`] (see [`PendingCall`]);
+    /// one that cannot be sent (no connection, a broken one) has failed
+    /// already when this returns.
     pub(crate) fn send_frame<R>(&self, svc_meth: &str, frame: Vec<u8>) -> PendingCall<R> {
         let (tx, rx) = bounded(1);
+        let expires = Instant::now() + CALL_TIMEOUT;
         if let Err(e) = self.send(svc_meth, frame, tx.clone()) {
             let _ = tx.send(Err(e));
         }
-        PendingCall::new(rx, svc_meth)
+        PendingCall::new(rx, svc_meth, Some(expires))
     }
 
     fn send(&self, svc_meth: &str, frame: Vec<u8>, tx: Sender<Outcome>) -> Result<(), RpcError> {
@@ -191,13 +157,14 @@ impl TcpEnd {
             *slot = None;
         }
     }
+}
 
-    /// Closes the connection, if one is open: calls waiting on it fail.
-    pub fn close(&self) {
-        if let Some(c) = self.inner.conn.lock().take() {
-            c.closed.store(true, Ordering::SeqCst);
-            if let Ok(w) = c.writer.lock().get_ref().try_clone() {
-                c.close(&w);
+impl Drop for EndInner {
+    /// The last clone is gone: close the connection (its reader thread ends).
+    fn drop(&mut self) {
+        if let Some(c) = self.conn.get_mut().take() {
+            if let Ok(stream) = c.writer.lock().get_ref().try_clone() {
+                c.close(&stream);
             }
         }
     }

@@ -2,8 +2,8 @@
 //!
 //! A [`TcpServer`] serves a [`crate::Server`]'s services (the same
 //! `Service` handlers the simulated network dispatches to) on a socket; a
-//! [`TcpEnd`] calls them by `"Service.Method"` with the same argument and
-//! reply types, and returns the same [`crate::RpcError`]s. What the
+//! [`crate::ClientEnd::tcp`] calls them by `"Service.Method"` with the same
+//! argument and reply types, and returns the same [`crate::RpcError`]s. What the
 //! simulated network decides by dice, a real one does by itself: a server
 //! that is down fails the call at connect time, one that never answers fails
 //! it after [`client::CALL_TIMEOUT`], a broken connection fails every call
@@ -18,5 +18,5 @@ pub mod client;
 pub mod frame;
 mod server;
 
-pub use client::TcpEnd;
+pub(crate) use client::TcpEnd;
 pub use server::TcpServer;

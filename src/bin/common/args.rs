@@ -1,7 +1,32 @@
 //! Command-line helpers the programs share (each program includes this file
 //! with `#[path]`).
 
+use std::io::Write;
 use std::net::{SocketAddr, TcpListener};
+use std::process::ExitCode;
+
+/// The program's arguments, parsed by `parse`, which returns an empty error
+/// for `-h`/`--help`. `Err` is the exit status to return at once: 0 after
+/// printing `usage` for `--help` (asked for, so on stdout, and no panic if
+/// stdout is closed); 2 after printing what is wrong and `usage` on stderr.
+pub fn parse_or_exit<T>(
+    program: &str,
+    usage: &str,
+    parse: impl FnOnce(&[String]) -> Result<T, String>,
+) -> Result<T, ExitCode> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match parse(&args) {
+        Ok(parsed) => Ok(parsed),
+        Err(e) if e.is_empty() => {
+            let _ = writeln!(std::io::stdout(), "{usage}");
+            Err(ExitCode::SUCCESS)
+        }
+        Err(e) => {
+            eprintln!("{program}: {e}\n{usage}");
+            Err(ExitCode::from(2))
+        }
+    }
+}
 
 /// The value after `flag`, parsed as a number from `lo` to `hi`.
 pub fn number<T: std::str::FromStr + PartialOrd + std::fmt::Display>(

@@ -21,7 +21,7 @@ mod sharded_schedule;
 mod sharded_view;
 mod view;
 
-use args::number;
+use args::{number, parse_or_exit};
 use clients::Clients;
 use cluster::Cluster;
 use labrpc::Network;
@@ -79,18 +79,9 @@ fn parse(args: &[String]) -> Result<Options, String> {
 }
 
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let o = match parse(&args) {
-        Ok(o) => o,
-        Err(e) if e.is_empty() => {
-            // --help: asked for, so stdout and success (and no panic if stdout is closed)
-            let _ = writeln!(std::io::stdout(), "{USAGE}");
-            return ExitCode::SUCCESS;
-        }
-        Err(e) => {
-            eprintln!("demo: {e}\n{USAGE}");
-            return ExitCode::from(2);
-        }
+    let o = match parse_or_exit("demo", USAGE, parse) {
+        Ok(parsed) => parsed,
+        Err(status) => return status,
     };
     if let Err(e) = raft::debug::try_init() {
         eprintln!("demo: {e}");
