@@ -126,8 +126,9 @@ fn run_node(o: &Options) -> Result<(), String> {
         dir.display(),
         o.seconds
     );
-    // The process's lifetime bound, not a synchronization: nothing waits on it.
-    std::thread::sleep(Duration::from_secs(o.seconds));
+    // The process's lifetime bound: the server's threads do the work; this
+    // one waits on a timer until it is time to stop them.
+    let _ = crossbeam_channel::after(Duration::from_secs(o.seconds)).recv();
     tcp.stop();
     kv.kill();
     Ok(())
@@ -150,7 +151,9 @@ fn run_local(o: &Options, n: usize) -> Result<(), String> {
         cmd.args(["--me", &i.to_string(), "--peers", &list])
             .arg("--dir")
             .arg(dir.join(i.to_string()))
-            .args(["--seconds", &o.seconds.to_string()]);
+            // Their own bound is a little later than ours, so that only
+            // a server that failed exits before we stop them.
+            .args(["--seconds", &(o.seconds + 10).to_string()]);
         if let Some(m) = o.maxraftstate {
             cmd.args(["--maxraftstate", &m.to_string()]);
         }
@@ -166,18 +169,32 @@ fn run_local(o: &Options, n: usize) -> Result<(), String> {
         }
     }
     println!("kvnode: {n} servers; talk to them with: kvctl --servers {list} ...");
+    // One thread per child waits for it to exit and says so; this thread
+    // waits for the first exit or the end of --seconds, whichever comes first.
+    let pids: Vec<u32> = children.iter().map(Child::id).collect();
+    let (exited_tx, exited) = crossbeam_channel::unbounded();
+    for (i, mut c) in children.into_iter().enumerate() {
+        let tx = exited_tx.clone();
+        std::thread::spawn(move || {
+            let _ = tx.send((i, c.wait()));
+        });
+    }
     let until = Instant::now() + Duration::from_secs(o.seconds);
-    let mut failed = None;
-    while Instant::now() < until && failed.is_none() {
-        // Pacing of a supervisor polling its children, not synchronization.
-        std::thread::sleep(Duration::from_millis(200));
-        for (i, c) in children.iter_mut().enumerate() {
-            if let Ok(Some(status)) = c.try_wait() {
-                failed = Some(format!("server {i} exited: {status}"));
-            }
+    let failed = match exited.recv_deadline(until) {
+        Ok((i, status)) => Some(format!("server {i} exited: {status:?}")),
+        Err(_) => None,
+    };
+    // Stop the rest by process id; their waiting threads reap them.
+    for pid in &pids {
+        let _ = Command::new("kill")
+            .args(["-KILL", &pid.to_string()])
+            .status();
+    }
+    for _ in 0..n - usize::from(failed.is_some()) {
+        if exited.recv_timeout(Duration::from_secs(5)).is_err() {
+            break;
         }
     }
-    stop_all(&mut children);
     failed.map_or(Ok(()), Err)
 }
 

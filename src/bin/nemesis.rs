@@ -222,14 +222,24 @@ fn run(o: &Options) -> Result<bool, String> {
         .stdout(Stdio::piped())
         .spawn()
         .map_err(|e| format!("cannot start kvctl: {e}"))?;
+    // A thread waits for the load to end and hands over what it printed.
+    let (load_tx, load_done) = crossbeam_channel::bounded(1);
+    std::thread::spawn(move || {
+        let _ = load_tx.send(load.wait_with_output());
+    });
 
-    // The faults, until the clients' time is up.
+    // The faults, until the clients' time is up (or the load ends early:
+    // then there is nothing left to disturb).
     let minority = (o.nodes - 1) / 2;
     let until = Instant::now() + Duration::from_secs(o.seconds);
     let (mut kills, mut pauses) = (0, 0);
+    let mut ended_early = None;
     while Instant::now() < until {
-        // The nemesis's pace between faults, not a synchronization.
-        std::thread::sleep(Duration::from_millis(rng.random_range(300..1500)));
+        let pace = Duration::from_millis(rng.random_range(300..1500));
+        if let Ok(out) = load_done.recv_timeout(pace) {
+            ended_early = Some(out);
+            break;
+        }
         let now = Instant::now();
         for i in 0..o.nodes {
             if cluster.nodes[i].paused_until.is_some_and(|t| t <= now) {
@@ -273,7 +283,13 @@ fn run(o: &Options) -> Result<bool, String> {
             cluster.start(i)?;
         }
     }
-    let out = load.wait_with_output().map_err(|e| format!("kvctl: {e}"))?;
+    let out = match ended_early {
+        Some(out) => out,
+        None => load_done
+            .recv()
+            .map_err(|_| "kvctl: its waiting thread is gone".to_string())?,
+    }
+    .map_err(|e| format!("kvctl: {e}"))?;
     print!("{}", String::from_utf8_lossy(&out.stdout));
     if !out.status.success() {
         return Err(format!("kvctl load failed ({})", out.status));

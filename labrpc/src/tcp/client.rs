@@ -7,7 +7,7 @@ use crate::end::PendingCall;
 use crate::RpcError;
 use crossbeam_channel::{bounded, Sender};
 use parking_lot::Mutex;
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 use std::io::{self, BufReader, BufWriter};
 use std::net::{Shutdown, SocketAddr, TcpStream};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -47,17 +47,35 @@ struct EndInner {
 
 /// One open connection, and the calls waiting for replies on it.
 struct Conn {
+    /// The socket itself, to shut it down (clones of it read and write).
+    socket: TcpStream,
     writer: Mutex<BufWriter<TcpStream>>,
-    pending: Mutex<HashMap<u64, Sender<Outcome>>>,
+    /// Calls waiting for a reply, by number, with when each expires.
+    pending: Mutex<BTreeMap<u64, (Sender<Outcome>, Instant)>>,
     closed: AtomicBool,
 }
 
 impl Conn {
+    /// Registers call `id`, and forgets the calls that have expired (their
+    /// callers gave up; a server that never answers must not make this map
+    /// grow). Numbers grow with time, so the expired calls come first.
+    fn await_reply(&self, id: u64, tx: Sender<Outcome>, expires: Instant) {
+        let mut pending = self.pending.lock();
+        let now = Instant::now();
+        while let Some(first) = pending.first_entry() {
+            if first.get().1 > now {
+                break;
+            }
+            first.remove();
+        }
+        pending.insert(id, (tx, expires));
+    }
+
     /// Fails every waiting call and marks the connection unusable.
-    fn close(&self, stream: &TcpStream) {
+    fn close(&self) {
         self.closed.store(true, Ordering::SeqCst);
-        let _ = stream.shutdown(Shutdown::Both);
-        for (_, tx) in self.pending.lock().drain() {
+        let _ = self.socket.shutdown(Shutdown::Both);
+        for (_, (tx, _)) in std::mem::take(&mut *self.pending.lock()) {
             let _ = tx.send(Err(RpcError::Failed));
         }
     }
@@ -84,16 +102,22 @@ impl TcpEnd {
     pub(crate) fn send_frame<R>(&self, svc_meth: &str, frame: Vec<u8>) -> PendingCall<R> {
         let (tx, rx) = bounded(1);
         let expires = Instant::now() + CALL_TIMEOUT;
-        if let Err(e) = self.send(svc_meth, frame, tx.clone()) {
+        if let Err(e) = self.send(svc_meth, frame, tx.clone(), expires) {
             let _ = tx.send(Err(e));
         }
         PendingCall::new(rx, svc_meth, Some(expires))
     }
 
-    fn send(&self, svc_meth: &str, frame: Vec<u8>, tx: Sender<Outcome>) -> Result<(), RpcError> {
+    fn send(
+        &self,
+        svc_meth: &str,
+        frame: Vec<u8>,
+        tx: Sender<Outcome>,
+        expires: Instant,
+    ) -> Result<(), RpcError> {
         let conn = self.connection()?;
         let id = self.inner.next_id.fetch_add(1, Ordering::Relaxed);
-        conn.pending.lock().insert(id, tx);
+        conn.await_reply(id, tx, expires);
         let request = Envelope::Request {
             id,
             svc_meth: svc_meth.to_string(),
@@ -104,6 +128,7 @@ impl TcpEnd {
             conn.pending.lock().remove(&id);
             log::warn!(target: "DROP", "labrpc tcp: {svc_meth} to {}: {e}", self.inner.addr);
             self.forget(&conn);
+            conn.close(); // its reader thread ends too
             return Err(RpcError::Failed);
         }
         Ok(())
@@ -139,15 +164,17 @@ impl TcpEnd {
         let stream = TcpStream::connect_timeout(&self.inner.addr, CONNECT_TIMEOUT)?;
         stream.set_nodelay(true)?;
         stream.set_write_timeout(Some(WRITE_TIMEOUT))?;
+        let reader = BufReader::new(stream.try_clone()?);
         let conn = Arc::new(Conn {
             writer: Mutex::new(BufWriter::new(stream.try_clone()?)),
-            pending: Mutex::new(HashMap::new()),
+            socket: stream,
+            pending: Mutex::new(BTreeMap::new()),
             closed: AtomicBool::new(false),
         });
         let reader_conn = conn.clone();
         thread::Builder::new()
             .name(format!("labrpc-tcp-reply-{}", self.inner.addr.port()))
-            .spawn(move || read_replies(stream, reader_conn))?;
+            .spawn(move || read_replies(reader, reader_conn))?;
         Ok(conn)
     }
 
@@ -163,24 +190,18 @@ impl Drop for EndInner {
     /// The last clone is gone: close the connection (its reader thread ends).
     fn drop(&mut self) {
         if let Some(c) = self.conn.get_mut().take() {
-            if let Ok(stream) = c.writer.lock().get_ref().try_clone() {
-                c.close(&stream);
-            }
+            c.close();
         }
     }
 }
 
 /// Hands each reply to the call waiting for it, until the connection ends;
 /// then fails the calls still waiting.
-fn read_replies(stream: TcpStream, conn: Arc<Conn>) {
-    let mut reader = match stream.try_clone() {
-        Ok(s) => BufReader::new(s),
-        Err(_) => return conn.close(&stream),
-    };
+fn read_replies(mut reader: BufReader<TcpStream>, conn: Arc<Conn>) {
     loop {
         match frame::read(&mut reader) {
             Ok(Some(Envelope::Reply { id, outcome })) => {
-                if let Some(tx) = conn.pending.lock().remove(&id) {
+                if let Some((tx, _)) = conn.pending.lock().remove(&id) {
                     let _ = tx.send(outcome);
                 }
             }
@@ -197,5 +218,34 @@ fn read_replies(stream: TcpStream, conn: Arc<Conn>) {
             }
         }
     }
-    conn.close(&stream);
+    conn.close();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::net::TcpListener;
+
+    #[test]
+    fn expired_calls_are_forgotten_when_the_next_is_sent() {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let stream = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        let conn = Conn {
+            writer: Mutex::new(BufWriter::new(stream.try_clone().unwrap())),
+            socket: stream,
+            pending: Mutex::new(BTreeMap::new()),
+            closed: AtomicBool::new(false),
+        };
+        let (tx, rx) = bounded(8);
+        let now = Instant::now();
+        conn.await_reply(1, tx.clone(), now - Duration::from_secs(2));
+        conn.await_reply(2, tx.clone(), now - Duration::from_secs(1));
+        conn.await_reply(3, tx.clone(), now + CALL_TIMEOUT);
+        conn.await_reply(4, tx, now + CALL_TIMEOUT);
+        let ids: Vec<u64> = conn.pending.lock().keys().copied().collect();
+        assert_eq!(ids, [3, 4]);
+        // Closing fails the calls still waiting, and only those.
+        conn.close();
+        assert_eq!(rx.try_iter().count(), 2);
+    }
 }
