@@ -434,7 +434,11 @@ fn generated_history(ops: usize, clients: usize, keys: usize) -> Vec<KvOperation
         let key = format!("k{}", rng.random_range(0..keys));
         history.push(Operation {
             client_id: c,
-            input: KvInput { op, key, value },
+            input: KvInput {
+                op,
+                key: key.into(),
+                value: value.into(),
+            },
             call,
             output: KvOutput::new(""),
             ret,
@@ -447,11 +451,16 @@ fn generated_history(ops: usize, clients: usize, keys: usize) -> Vec<KvOperation
     for i in order {
         let input = history[i].input.clone();
         match input.op {
-            KvOp::Get => history[i].output = KvOutput::new(store.get(&input.key).map_or("", |v| v)),
-            KvOp::Put => {
-                store.insert(input.key, input.value);
+            KvOp::Get => {
+                history[i].output = KvOutput::new(store.get(input.key.as_str()).map_or("", |v| v))
             }
-            KvOp::Append => store.entry(input.key).or_default().push_str(&input.value),
+            KvOp::Put => {
+                store.insert(input.key.into_string(), input.value.into_string());
+            }
+            KvOp::Append => store
+                .entry(input.key.into_string())
+                .or_default()
+                .push_str(&input.value),
         }
     }
     history
@@ -503,7 +512,7 @@ fn checker_one_client() {
                 input: KvInput {
                     op,
                     key: "k".into(),
-                    value,
+                    value: value.into(),
                 },
                 call: t,
                 output: KvOutput::new(&output),
@@ -561,7 +570,11 @@ fn recorded_history(clients: usize, per_client: usize, keys: usize) -> Vec<KvOpe
                     };
                     mine.push(Operation {
                         client_id: me,
-                        input: KvInput { op, key, value },
+                        input: KvInput {
+                            op,
+                            key: key.into(),
+                            value: value.into(),
+                        },
                         call,
                         output: KvOutput::new(&out),
                         ret: t0.elapsed().as_nanos() as i64,
@@ -628,8 +641,8 @@ fn checker_deadline(runs: usize) {
                 client_id: 100 * k + i,
                 input: KvInput {
                     op: KvOp::Append,
-                    key: format!("k{k}"),
-                    value: format!("<{i}>"),
+                    key: format!("k{k}").into(),
+                    value: format!("<{i}>").into(),
                 },
                 call: 0,
                 output: KvOutput::new(""),
@@ -640,8 +653,8 @@ fn checker_deadline(runs: usize) {
             client_id: 100 * k + 99,
             input: KvInput {
                 op: KvOp::Get,
-                key: format!("k{k}"),
-                value: String::new(),
+                key: format!("k{k}").into(),
+                value: Default::default(),
             },
             call: 0,
             output: KvOutput::new("impossible"),

@@ -82,6 +82,7 @@ pub mod sealed;
 pub mod sharded;
 pub mod shardkv;
 pub mod shardmaster;
+pub mod small_string;
 mod sync;
 
 pub use error::RaftError;

@@ -30,7 +30,7 @@ impl Clerk {
     /// The current value of `key`, or "" if it has none. Retries forever.
     pub fn get(&mut self, key: &str) -> String {
         let args = GetArgs {
-            key: key.to_string(),
+            key: key.into(),
             id: self.ids.next_id(),
         };
         let reply: GetReply = self.until_done("KVServer.Get", &args, |r: &GetReply| r.err);
@@ -49,8 +49,8 @@ impl Clerk {
 
     fn put_append(&mut self, key: &str, value: &str, op: PutOrAppend) {
         let args = PutAppendArgs {
-            key: key.to_string(),
-            value: value.to_string(),
+            key: key.into(),
+            value: value.into(),
             op,
             id: self.ids.next_id(),
         };

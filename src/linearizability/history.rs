@@ -80,8 +80,8 @@ impl HistoryLine {
             client_id: self.client,
             input: KvInput {
                 op: self.op,
-                key: self.key.clone(),
-                value: self.value.clone(),
+                key: self.key.as_str().into(),
+                value: self.value.as_str().into(),
             },
             call: self.call,
             output: KvOutput::new(&self.output),

@@ -9,6 +9,7 @@
 //! about 2^-120 per comparison.
 
 use super::{Model, Operation};
+use crate::small_string::SmallString;
 use std::collections::BTreeMap;
 
 /// What a kv operation did.
@@ -31,10 +32,10 @@ pub enum KvOp {
 pub struct KvInput {
     /// Get, Put or Append.
     pub op: KvOp,
-    /// The key.
-    pub key: String,
+    /// The key (a `SmallString`: a history holds one per operation).
+    pub key: SmallString,
     /// The value written (empty for Get).
-    pub value: String,
+    pub value: SmallString,
 }
 
 /// A kv operation's output: what a Get read (the empty value for writes).
@@ -43,7 +44,7 @@ pub struct KvOutput {
     /// The value's fingerprint.
     pub value: Fingerprint,
     /// The value's last characters, for the visualization.
-    pub tail: String,
+    pub tail: SmallString,
 }
 
 impl KvOutput {
@@ -56,7 +57,7 @@ impl KvOutput {
             .map_or(0, |(i, _)| i);
         KvOutput {
             value: Fingerprint::of(value),
-            tail: value[cut..].to_string(),
+            tail: value[cut..].into(),
         }
     }
 }
@@ -199,11 +200,11 @@ impl Model for KvModel {
             .map(|op| {
                 match op.input.op {
                     KvOp::Get => {
-                        tail.clone_from(&op.output.tail);
+                        tail.replace_range(.., &op.output.tail);
                         len = op.output.value.len;
                     }
                     KvOp::Put => {
-                        tail.clone_from(&op.input.value);
+                        tail.replace_range(.., &op.input.value);
                         len = op.input.value.len() as u64;
                     }
                     KvOp::Append => {

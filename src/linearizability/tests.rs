@@ -355,10 +355,10 @@ fn generated(ops: usize, clients: usize, keys: usize, rng: &mut impl Rng) -> Vec
     let mut store: BTreeMap<String, String> = BTreeMap::new();
     for (_, _, n) in points {
         let input = history[n].input.clone();
-        let value = store.entry(input.key).or_default();
+        let value = store.entry(input.key.into_string()).or_default();
         match input.op {
             KvOp::Get => history[n].output = KvOutput::new(value),
-            KvOp::Put => *value = input.value,
+            KvOp::Put => *value = input.value.into_string(),
             KvOp::Append => value.push_str(&input.value),
         }
     }
@@ -380,16 +380,16 @@ fn brute_force(h: &[(KvOperation, String)]) -> CheckResult {
             if o.call > first_return {
                 continue; // something else returned before this was called
             }
-            let old = store.get(&o.input.key).cloned();
+            let old = store.get(o.input.key.as_str()).cloned();
             let cur = old.clone().unwrap_or_default();
             let ok = match o.input.op {
                 KvOp::Get => cur == *out,
                 KvOp::Put => {
-                    store.insert(o.input.key.clone(), o.input.value.clone());
+                    store.insert(o.input.key.to_string(), o.input.value.to_string());
                     true
                 }
                 KvOp::Append => {
-                    store.insert(o.input.key.clone(), cur + &o.input.value);
+                    store.insert(o.input.key.to_string(), cur + &o.input.value);
                     true
                 }
             };
@@ -397,8 +397,8 @@ fn brute_force(h: &[(KvOperation, String)]) -> CheckResult {
                 return true;
             }
             match old {
-                Some(v) => store.insert(o.input.key.clone(), v),
-                None => store.remove(&o.input.key),
+                Some(v) => store.insert(o.input.key.to_string(), v),
+                None => store.remove(o.input.key.as_str()),
             };
         }
         false
@@ -449,10 +449,10 @@ fn agrees_with_brute_force_on_random_small_histories() {
         let mut store: BTreeMap<String, String> = BTreeMap::new();
         for (_, _, i) in points {
             let input = h[i].0.input.clone();
-            let value = store.entry(input.key).or_default();
+            let value = store.entry(input.key.into_string()).or_default();
             match input.op {
                 KvOp::Get => h[i].1 = value.clone(),
-                KvOp::Put => *value = input.value,
+                KvOp::Put => *value = input.value.into_string(),
                 KvOp::Append => value.push_str(&input.value),
             }
         }

@@ -45,7 +45,7 @@ impl Clerk {
     /// The value of `key` ("" if it has none). Keeps trying until it succeeds.
     pub fn get(&mut self, key: &str) -> String {
         let args = GetArgs {
-            key: key.to_string(),
+            key: key.into(),
             id: self.ids.next_id(),
         };
         let reply: GetReply = self.until_done(key, "ShardKV.Get", &args, |r: &GetReply| r.err);
@@ -64,8 +64,8 @@ impl Clerk {
 
     fn put_append(&mut self, key: &str, value: &str, op: PutOrAppend) {
         let args = PutAppendArgs {
-            key: key.to_string(),
-            value: value.to_string(),
+            key: key.into(),
+            value: value.into(),
             op,
             id: self.ids.next_id(),
         };

@@ -64,7 +64,11 @@ pub fn random_op(
     };
     Operation {
         client_id: me,
-        input: KvInput { op, key, value },
+        input: KvInput {
+            op,
+            key: key.into(),
+            value: value.into(),
+        },
         call,
         output: KvOutput::new(&out),
         ret: now(),

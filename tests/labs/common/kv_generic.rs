@@ -75,8 +75,8 @@ impl OpLog {
             let line = HistoryLine {
                 client: op.client_id,
                 op: op.input.op,
-                key: op.input.key.clone(),
-                value: op.input.value.clone(),
+                key: op.input.key.to_string(),
+                value: op.input.value.to_string(),
                 output: out.to_string(),
                 call: op.call,
                 ret: op.ret,
@@ -117,8 +117,8 @@ pub fn record(
             client_id: cli,
             input: KvInput {
                 op,
-                key: key.to_string(),
-                value: value.to_string(),
+                key: key.into(),
+                value: value.into(),
             },
             call,
             output: KvOutput::new(out),
