@@ -15,7 +15,9 @@
 //! [`kit`] runs clusters of any of them with the tester's powers, and
 //! [`sharded`] is lab 4's setup on it; [`linearizability`] checks what their
 //! clients saw. [`wire`] has Raft's messages and persisted layout as types. Everything persisted is [`sealed`] (magic, version,
-//! checksum), and every message crosses the network checksummed.
+//! checksum), and every message crosses the network checksummed. Keys and
+//! values are [`small_string`]s: short ones cost no allocation in each
+//! server's log.
 //!
 //! The life of a peer, in the order a service sees it:
 //!
