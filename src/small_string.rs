@@ -99,15 +99,9 @@ impl From<&str> for SmallString {
     }
 }
 
-impl From<&String> for SmallString {
-    fn from(s: &String) -> SmallString {
-        SmallString::from(s.as_str())
-    }
-}
-
 impl From<String> for SmallString {
-    /// A long `String` becomes the box without copying its text (its spare
-    /// capacity, if any, is given back).
+    /// A long `String` becomes the box in its own allocation, shrunk to its
+    /// length (which may move it, if it had spare capacity).
     fn from(s: String) -> SmallString {
         SmallString::inline(&s).unwrap_or_else(|| SmallString(Repr::Heap(s.into_boxed_str())))
     }
